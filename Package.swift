@@ -1,0 +1,103 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let services = ["Accounts", "Reception", "Routing", "Customers", "Analytics"]
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "kefu",
+    platforms: [.macOS(.v15)],
+    products: services.map { .executable(name: "kefu-\($0.lowercased())", targets: ["kefu-\($0.lowercased())"]) }
+        + [.executable(name: "kefu-bench", targets: ["kefu-bench"])],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "KefuModels",
+            path: "Shared/KefuModels",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KefuCore",
+            dependencies: [
+                "KefuModels",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/KefuCore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KefuTestSupport",
+            dependencies: [
+                "KefuCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/KefuTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KefuModelsTests",
+            dependencies: ["KefuModels"],
+            path: "Tests/KefuModelsTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KefuCoreTests",
+            dependencies: ["KefuCore", "KefuTestSupport", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Tests/KefuCoreTests",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "kefu-bench",
+            dependencies: ["KefuCore"],
+            path: "bench/Sources",
+            swiftSettings: swiftSettings
+        ),
+    ]
+        + services.flatMap { name -> [Target] in
+            [
+                .target(
+                    name: name,
+                    dependencies: ["KefuCore", "KefuModels"],
+                    path: "Services/\(name)/Sources",
+                    swiftSettings: swiftSettings
+                ),
+                .executableTarget(
+                    name: "kefu-\(name.lowercased())",
+                    dependencies: [.target(name: name), "KefuCore"],
+                    path: "Services/\(name)/Main",
+                    swiftSettings: swiftSettings
+                ),
+                .testTarget(
+                    name: "\(name)Tests",
+                    dependencies: [.target(name: name), "KefuTestSupport"],
+                    path: "Tests/\(name)Tests",
+                    swiftSettings: swiftSettings
+                ),
+            ]
+        }
+)

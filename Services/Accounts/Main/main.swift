@@ -1,0 +1,4 @@
+import Accounts
+import KefuCore
+
+await KefuServiceMain.run(AccountsService.self)

@@ -1,0 +1,4 @@
+import Analytics
+import KefuCore
+
+await KefuServiceMain.run(AnalyticsService.self)

@@ -1,0 +1,9 @@
+import Hummingbird
+import KefuCore
+
+/// The analytics service: see DOMAIN.md. Routes are added here as the service grows.
+public enum AnalyticsService: KefuServiceDefinition {
+    public static let name = ServiceName.analytics
+
+    public static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {}
+}

@@ -1,0 +1,4 @@
+import Customers
+import KefuCore
+
+await KefuServiceMain.run(CustomersService.self)

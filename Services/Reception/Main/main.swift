@@ -1,0 +1,4 @@
+import Reception
+import KefuCore
+
+await KefuServiceMain.run(ReceptionService.self)

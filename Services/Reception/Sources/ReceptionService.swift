@@ -1,0 +1,9 @@
+import Hummingbird
+import KefuCore
+
+/// The reception service: see DOMAIN.md. Routes are added here as the service grows.
+public enum ReceptionService: KefuServiceDefinition {
+    public static let name = ServiceName.reception
+
+    public static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {}
+}

@@ -1,0 +1,4 @@
+import Routing
+import KefuCore
+
+await KefuServiceMain.run(RoutingService.self)

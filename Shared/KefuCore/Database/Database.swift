@@ -1,0 +1,94 @@
+import KefuModels
+import Logging
+import PostgresNIO
+
+/// The service's connection pool and the one way to open a transaction on it.
+///
+/// Tenant data is only ever touched inside `withTenant`, which pins the transaction to one tenant
+/// so that row-level security hides every other tenant's rows, whatever ids a request sends.
+public struct Database: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public init(url: DatabaseURL, poolSize: Int, applicationName: String, logger: Logger) {
+        self.init(
+            client: PostgresClient(
+                configuration: url.clientConfiguration(poolSize: poolSize, applicationName: applicationName),
+                backgroundLogger: logger
+            ),
+            logger: logger
+        )
+    }
+
+    /// Runs `body` in one transaction scoped to `tenant`: `set_config('kefu.tenant_id', …, true)` is
+    /// transaction-local, so the setting can never leak to the next user of a pooled connection.
+    public func withTenant<Result: Sendable>(
+        _ tenant: TenantID,
+        _ body: @Sendable (TenantTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await withTransaction { connection in
+            try await connection.query(
+                "SELECT set_config('kefu.tenant_id', \(tenant.description), true)", logger: logger
+            )
+            return try await body(TenantTransaction(connection: connection, tenantID: tenant, logger: logger))
+        }
+    }
+
+    /// A transaction that belongs to no tenant: only for the few global tables (event cursors,
+    /// migrations). Tenant tables stay invisible here because no tenant is set.
+    public func withTransaction<Result: Sendable>(
+        _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await client.withConnection { connection in
+            try await connection.inTransaction(logger: logger, body)
+        }
+    }
+
+    /// Succeeds when the database answers a trivial query.
+    public func ping() async throws {
+        try await client.query("SELECT 1", logger: logger)
+    }
+}
+
+extension PostgresConnection {
+    /// BEGIN … COMMIT around `body`, rolling back and rethrowing `body`'s own error unchanged
+    /// (postgres-nio's `withTransaction` wraps it, which would hide our problem errors).
+    func inTransaction<Result: Sendable>(
+        logger: Logger,
+        _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await query("BEGIN", logger: logger)
+        let result: Result
+        do {
+            result = try await body(self)
+        } catch {
+            do {
+                try await query("ROLLBACK", logger: logger)
+            } catch let rollbackError {
+                logger.error("rollback failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
+            }
+            throw error
+        }
+        try await query("COMMIT", logger: logger)
+        return result
+    }
+}
+
+/// A transaction pinned to one tenant. Pass it to repositories; publish events on it.
+public struct TenantTransaction: Sendable {
+    public let connection: PostgresConnection
+    public let tenantID: TenantID
+    public let logger: Logger
+
+    @discardableResult
+    public func query(
+        _ query: PostgresQuery, file: String = #fileID, line: Int = #line
+    ) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger, file: file, line: line)
+    }
+}

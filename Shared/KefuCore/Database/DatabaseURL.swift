@@ -1,0 +1,47 @@
+import Foundation
+import PostgresNIO
+
+/// Parses `postgres://user:password@host:port/database` into postgres-nio configurations.
+public struct DatabaseURL: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String
+
+    public init(_ string: String) throws {
+        guard let components = URLComponents(string: string),
+              ["postgres", "postgresql"].contains(components.scheme ?? ""),
+              let host = components.host, !host.isEmpty,
+              let username = components.user
+        else { throw DatabaseURLError(url: string) }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = username
+        self.password = components.password
+        let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        self.database = path.isEmpty ? username : path
+    }
+
+    public func clientConfiguration(poolSize: Int, applicationName: String) -> PostgresClient.Configuration {
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: .disable
+        )
+        configuration.options.maximumConnections = max(poolSize, 1)
+        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
+        return configuration
+    }
+
+    public func connectionConfiguration(applicationName: String) -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: .disable
+        )
+        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
+        return configuration
+    }
+}
+
+public struct DatabaseURLError: Error, CustomStringConvertible {
+    public let url: String
+    public var description: String { "not a postgres:// URL with a host and a user: \(url)" }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import KefuModels
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Delivers every committed outbox event, at least once and in delivery order, to `handler`.
+///
+/// - A durable cursor per consumer `name` (`kefu.event_cursors`) survives restarts.
+/// - It catches up on start, on every NOTIFY wake-up, every `pollInterval`, and after reconnecting.
+/// - It LISTENs on one dedicated connection (not a pooled one) and reconnects with backoff.
+/// - That connection also holds a session advisory lock on the name, so among replicas running
+///   the same consumer exactly one delivers at a time; if it dies, another takes over.
+/// - A failing handler is retried with backoff; the cursor never passes an event not handled.
+public final class EventConsumer: Service, Sendable {
+    public typealias Handler = @Sendable (StoredEvent) async throws -> Void
+
+    public static let channel = "kefu_events"
+
+    public let name: String
+    let database: Database
+    let listenURL: DatabaseURL
+    let pollInterval: Duration
+    let batchSize: Int
+    let handler: Handler
+    let logger: Logger
+    private let isLeader = Atomic<Bool>(false)
+
+    public init(
+        name: String,
+        database: Database,
+        listenURL: DatabaseURL,
+        pollInterval: Duration = .seconds(5),
+        batchSize: Int = 200,
+        logger: Logger,
+        handler: @escaping Handler
+    ) {
+        self.name = name
+        self.database = database
+        self.listenURL = listenURL
+        self.pollInterval = pollInterval
+        self.batchSize = batchSize
+        self.handler = handler
+        var logger = logger
+        logger[metadataKey: "consumer"] = "\(name)"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let (wakeUps, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.listenForever(wake: wake) }
+                group.addTask {
+                    for await _ in wakeUps where self.isLeader.load(ordering: .acquiring) {
+                        await self.catchUp()
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        wake.finish()
+    }
+
+    // MARK: Listening and leadership
+
+    /// Keeps one LISTEN connection open until cancelled, reconnecting with capped backoff.
+    private func listenForever(wake: AsyncStream<Void>.Continuation) async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: listenURL.connectionConfiguration(applicationName: "kefu-listen:\(name)"),
+                    id: 0,
+                    logger: logger
+                )
+                backoff.reset()
+                do {
+                    try await listen(on: connection, wake: wake)
+                } catch {
+                    if !Task.isCancelled {
+                        logger.warning("listen connection lost", metadata: ["error": "\(String(reflecting: error))"])
+                    }
+                }
+                isLeader.store(false, ordering: .releasing)
+                try? await connection.close()
+            } catch {
+                logger.warning("cannot open listen connection", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await Task.sleep(for: backoff.next())
+        }
+    }
+
+    /// LISTENs and, every poll interval, claims leadership if free and wakes the delivery loop.
+    /// Returns or throws when the connection fails.
+    private func listen(on connection: PostgresConnection, wake: AsyncStream<Void>.Continuation) async throws {
+        try await connection.listen(on: Self.channel) { notifications in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await _ in notifications { wake.yield() }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        if !self.isLeader.load(ordering: .acquiring), try await self.claimLeadership(connection) {
+                            self.isLeader.store(true, ordering: .releasing)
+                            self.logger.info("event consumer is delivering")
+                        }
+                        // Also the catch-up after (re)connecting and the periodic safety net.
+                        wake.yield()
+                        try await Task.sleep(for: self.pollInterval)
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func claimLeadership(_ connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT pg_try_advisory_lock(hashtextextended(\("kefu.consumer:" + name), 0))", logger: logger
+        )
+        for try await claimed in rows.decode(Bool.self) { return claimed }
+        return false
+    }
+
+    // MARK: Delivery
+
+    /// Delivers batches until nothing deliverable is left.
+    private func catchUp() async {
+        do {
+            var position = try await loadCursor()
+            while !Task.isCancelled {
+                let batch = try await fetch(after: position)
+                for event in batch {
+                    await deliver(event)
+                    if Task.isCancelled { break }
+                    position = event.position
+                }
+                try await saveCursor(position)
+                if batch.count < batchSize { return }
+            }
+        } catch {
+            if !Task.isCancelled {
+                logger.warning("event catch-up failed; will retry", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
+    }
+
+    /// Calls the handler until it succeeds (or the consumer stops): nothing is skipped.
+    private func deliver(_ event: StoredEvent) async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            do {
+                try await handler(event)
+                return
+            } catch {
+                logger.error(
+                    "event handler failed; retrying",
+                    metadata: ["event_id": "\(event.id)", "event_type": "\(event.type)", "error": "\(String(reflecting: error))"]
+                )
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+
+    private func fetch(after position: EventPosition) async throws -> [StoredEvent] {
+        let rows = try await database.client.query("""
+            SELECT tenant_id, id, txid::text, type, payload::text, created_at
+            FROM kefu.events_since(\(String(position.transactionID))::xid8, \(position.id), \(batchSize)::integer)
+            """, logger: logger)
+        var events: [StoredEvent] = []
+        for try await (tenant, id, txid, type, payload, createdAt) in rows.decode((UUID, Int64, String, String, String, Date).self) {
+            events.append(StoredEvent(
+                position: EventPosition(transactionID: UInt64(txid) ?? 0, id: id),
+                tenantID: TenantID(tenant), type: type, payload: payload, createdAt: createdAt
+            ))
+        }
+        return events
+    }
+
+    private func loadCursor() async throws -> EventPosition {
+        let rows = try await database.client.query(
+            "SELECT last_txid::text, last_id FROM kefu.event_cursors WHERE consumer = \(name)", logger: logger
+        )
+        for try await (txid, id) in rows.decode((String, Int64).self) {
+            return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
+        }
+        return .start
+    }
+
+    /// Only ever moves the cursor forward, so a replica that lost leadership mid-batch cannot
+    /// drag it back.
+    private func saveCursor(_ position: EventPosition) async throws {
+        try await database.client.query("""
+            INSERT INTO kefu.event_cursors AS c (consumer, last_txid, last_id)
+            VALUES (\(name), \(String(position.transactionID))::xid8, \(position.id))
+            ON CONFLICT (consumer) DO UPDATE SET last_txid = EXCLUDED.last_txid, last_id = EXCLUDED.last_id, updated_at = now()
+            WHERE (c.last_txid, c.last_id) < (EXCLUDED.last_txid, EXCLUDED.last_id)
+            """, logger: logger)
+    }
+}
+
+/// Exponential backoff from 100 ms to 10 s with jitter.
+struct Backoff {
+    private var attempt = 0
+
+    mutating func reset() { attempt = 0 }
+
+    mutating func next() -> Duration {
+        let base = min(100 * (1 << min(attempt, 7)), 10_000)
+        attempt += 1
+        return .milliseconds(Int.random(in: base / 2...base))
+    }
+}

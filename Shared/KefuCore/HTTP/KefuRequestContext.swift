@@ -1,0 +1,26 @@
+import Foundation
+import Hummingbird
+import KefuModels
+import NIOCore
+
+/// What every Kefu route gets beside the request: the request id, the caller's address and, once
+/// authenticated, the principal with its permissions and data scopes.
+public struct KefuRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Echoed as `X-Request-Id`; set by `RequestIDMiddleware`.
+    public var requestID: String
+    /// The peer's address, for the audit log.
+    public let remoteAddress: String?
+    /// Set by `AuthenticationMiddleware` when the request carries valid credentials.
+    public var principal: Principal?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.requestID = ""
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
+        self.principal = nil
+    }
+
+    public var requestDecoder: KefuRequestDecoder { KefuRequestDecoder() }
+    public var responseEncoder: JSONEncoder { KefuJSON.encoder() }
+}

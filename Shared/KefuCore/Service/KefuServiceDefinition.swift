@@ -1,0 +1,16 @@
+import Hummingbird
+import ServiceLifecycle
+
+/// What makes one Kefu service different from the others: its name, its routes and its
+/// background work. Everything else (database, migrations, middleware, health, metrics,
+/// shutdown) comes from `buildApplication`, the same for all five.
+public protocol KefuServiceDefinition {
+    static var name: ServiceName { get }
+    static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws
+    /// Long-running work started with the server (event consumers, timers).
+    static func backgroundServices(resources: ServiceResources) async throws -> [any Service]
+}
+
+extension KefuServiceDefinition {
+    public static func backgroundServices(resources: ServiceResources) async throws -> [any Service] { [] }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// The whole `main` of every `kefu-<service>` executable:
+///   kefu-<service>            migrate, then serve until SIGTERM/SIGINT (graceful: in-flight requests finish)
+///   kefu-<service> migrate    apply this service's migrations and exit
+public enum KefuServiceMain {
+    public static func run<S: KefuServiceDefinition>(_ service: S.Type) async {
+        let config = KefuConfig(service: S.name)
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: config.logLevel) }
+        let logger = Logger(label: "kefu-\(S.name.rawValue)")
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            switch arguments.first {
+            case nil, "serve":
+                try await buildApplication(S.self, config: config, logger: logger).runService()
+            case "migrate":
+                let applied = try await Migrator(
+                    url: try DatabaseURL(config.migrationDatabaseURL), schemaDirectory: config.schemaDirectory, logger: logger
+                ).migrate(scopes: [S.name.schema])
+                logger.info("migrations up to date", metadata: ["applied_now": "\(applied.count)"])
+            case "-h", "--help", "help":
+                print("usage: kefu-\(S.name.rawValue) [serve|migrate]\nConfiguration comes from KEFU_* environment variables; see README.md.")
+            default:
+                print("unknown command \(arguments[0]); try --help")
+                exit(64)
+            }
+        } catch {
+            logger.critical("kefu-\(S.name.rawValue) stopped", metadata: ["error": "\(String(reflecting: error))"])
+            exit(1)
+        }
+    }
+}

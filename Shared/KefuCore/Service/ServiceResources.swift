@@ -1,0 +1,32 @@
+import Logging
+import Prometheus
+
+/// What a service's routes and background work are built from: one of each per process.
+public struct ServiceResources: Sendable {
+    public let service: ServiceName
+    public let config: KefuConfig
+    public let database: Database
+    public let tokenVerifier: TokenVerifier
+    public let metrics: PrometheusCollectorRegistry
+    public let logger: Logger
+
+    public init(
+        service: ServiceName, config: KefuConfig, database: Database, tokenVerifier: TokenVerifier,
+        metrics: PrometheusCollectorRegistry, logger: Logger
+    ) {
+        self.service = service
+        self.config = config
+        self.database = database
+        self.tokenVerifier = tokenVerifier
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// An outbox consumer for this process, listening on its own connection (as the serving role).
+    public func eventConsumer(name: String, handler: @escaping EventConsumer.Handler) throws -> EventConsumer {
+        EventConsumer(
+            name: name, database: database, listenURL: try DatabaseURL(config.databaseURL),
+            pollInterval: config.eventPollInterval, logger: logger, handler: handler
+        )
+    }
+}

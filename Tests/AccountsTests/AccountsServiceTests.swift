@@ -1,0 +1,9 @@
+import Accounts
+import KefuTestSupport
+import Testing
+
+@Suite struct AccountsServiceTests {
+    @Test func servesOperationalRoutes() async throws {
+        try await verifyServesOperationalRoutes(AccountsService.self)
+    }
+}

@@ -1,0 +1,9 @@
+import Analytics
+import KefuTestSupport
+import Testing
+
+@Suite struct AnalyticsServiceTests {
+    @Test func servesOperationalRoutes() async throws {
+        try await verifyServesOperationalRoutes(AnalyticsService.self)
+    }
+}

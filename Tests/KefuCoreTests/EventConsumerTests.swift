@@ -1,0 +1,196 @@
+import Foundation
+import KefuCore
+import KefuModels
+import KefuTestSupport
+import PostgresNIO
+import Testing
+
+struct Counted: KefuEvent {
+    static let eventType = "test.counted"
+    var number: Int
+}
+
+/// What one consumer received, for one tenant (other tests publish concurrently).
+actor Received {
+    private(set) var numbers: [Int] = []
+    func add(_ number: Int) { numbers.append(number) }
+
+    /// Waits until every number in `expected` has arrived, up to `timeout`.
+    func waitFor(_ expected: Set<Int>, timeout: Duration = .seconds(20)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if expected.isSubset(of: Set(numbers)) { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return expected.isSubset(of: Set(numbers))
+    }
+}
+
+@Suite struct EventConsumerTests {
+    func consumer(
+        _ name: String, database: Database, tenant: TenantID, received: Received, pollInterval: Duration = .seconds(1)
+    ) throws -> EventConsumer {
+        EventConsumer(
+            name: name, database: database, listenURL: try DatabaseURL(TestEnvironment.databaseURL),
+            pollInterval: pollInterval, logger: TestEnvironment.logger
+        ) { event in
+            guard event.tenantID == tenant, event.type == Counted.eventType else { return }
+            await received.add(try event.decode(Counted.self).number)
+        }
+    }
+
+    /// Runs `consumer` while `body` runs, then stops it.
+    func whileRunning<T: Sendable>(_ consumer: EventConsumer, _ body: () async throws -> T) async throws -> T {
+        let task = Task { try await consumer.run() }
+        defer { task.cancel() }
+        let result = try await body()
+        task.cancel()
+        _ = await task.result
+        return result
+    }
+
+    struct RolledBack: Error {}
+
+    @Test func concurrentPublishersEveryCommittedEventOnceRolledBackNever() async throws {
+        try await TestEnvironment.withDatabase(poolSize: 12) { database in
+            let tenant = TenantID()
+            let received = Received()
+            let consumer = try consumer("test-\(UUID())", database: database, tenant: tenant, received: received)
+            let committed = try await whileRunning(consumer) {
+                let committed = try await withThrowingTaskGroup(of: Int?.self) { group in
+                    for publisher in 0..<8 {
+                        for round in 0..<25 {
+                            let number = publisher * 1000 + round
+                            group.addTask {
+                                do {
+                                    try await database.withTenant(tenant) { tx in
+                                        try await tx.publish(Counted(number: number))
+                                        // Hold the transaction so that commits land out of id order.
+                                        try await Task.sleep(for: .milliseconds(Int.random(in: 0...15)))
+                                        if number % 5 == 0 { throw RolledBack() }
+                                    }
+                                    return number
+                                } catch is RolledBack {
+                                    return nil
+                                }
+                            }
+                        }
+                    }
+                    return try await group.reduce(into: Set<Int>()) { if let number = $1 { $0.insert(number) } }
+                }
+                #expect(await received.waitFor(committed), "every committed event is delivered")
+                // Give stragglers (a rolled-back event, a duplicate) time to show up if they exist.
+                try await Task.sleep(for: .seconds(1.5))
+                return committed
+            }
+            let numbers = await received.numbers
+            #expect(committed.count == 160)
+            #expect(Set(numbers) == committed, "no rolled-back event is ever delivered")
+            #expect(numbers.count == Set(numbers).count, "no event is delivered twice in normal operation")
+        }
+    }
+
+    @Test func anEventCommittedBehindALongerTransactionIsNotSkipped() async throws {
+        try await TestEnvironment.withDatabase { database in
+            let tenant = TenantID()
+            let received = Received()
+            let consumer = try consumer("test-\(UUID())", database: database, tenant: tenant, received: received)
+            try await whileRunning(consumer) {
+                let (released, release) = AsyncStream.makeStream(of: Void.self)
+                let (published, didPublish) = AsyncStream.makeStream(of: Void.self)
+                // The slow transaction takes the lower id first and commits last.
+                let slow = Task {
+                    try await database.withTenant(tenant) { tx in
+                        try await tx.publish(Counted(number: 1))
+                        didPublish.yield()
+                        for await _ in released { break }
+                    }
+                }
+                for await _ in published { break }
+                try await database.withTenant(tenant) { try await $0.publish(Counted(number: 2)) }
+                // The consumer runs in the meantime; it must not move past event 1 while it is pending.
+                try await Task.sleep(for: .seconds(1.5))
+                release.yield()
+                try await slow.value
+                #expect(await received.waitFor([1, 2]))
+            }
+            #expect(Set(await received.numbers) == [1, 2])
+        }
+    }
+
+    @Test func aRestartedConsumerCatchesUpFromItsCursor() async throws {
+        try await TestEnvironment.withDatabase { database in
+            let tenant = TenantID()
+            let name = "test-\(UUID())"
+            let first = Received()
+            try await whileRunning(try consumer(name, database: database, tenant: tenant, received: first)) {
+                for number in 1...5 { try await database.withTenant(tenant) { try await $0.publish(Counted(number: number)) } }
+                #expect(await first.waitFor(Set(1...5)))
+            }
+            // Published while no consumer runs: nobody hears the NOTIFY.
+            for number in 6...10 { try await database.withTenant(tenant) { try await $0.publish(Counted(number: number)) } }
+            let second = Received()
+            try await whileRunning(try consumer(name, database: database, tenant: tenant, received: second)) {
+                #expect(await second.waitFor(Set(6...10)))
+            }
+            #expect(Set(await second.numbers) == Set(6...10), "the cursor survived: nothing before it again")
+        }
+    }
+
+    @Test func aKilledListenConnectionReconnectsAndCatchesUp() async throws {
+        try await TestEnvironment.withDatabase { database in
+            let tenant = TenantID()
+            let name = "test-\(UUID())"
+            let received = Received()
+            // A poll interval far beyond the test: only NOTIFY and the reconnect catch-up can deliver.
+            let consumer = try consumer(name, database: database, tenant: tenant, received: received, pollInterval: .seconds(600))
+            try await whileRunning(consumer) {
+                let listener = "kefu-listen:\(name)"
+                func listenerPIDs() async throws -> [Int32] {
+                    try await database.client.query(
+                        "SELECT pid FROM pg_stat_activity WHERE application_name = \(listener)", logger: TestEnvironment.logger
+                    ).decode(Int32.self).reduce(into: []) { $0.append($1) }
+                }
+                var pids: [Int32] = []
+                for _ in 0..<100 where pids.isEmpty {
+                    pids = try await listenerPIDs()
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                try await database.withTenant(tenant) { try await $0.publish(Counted(number: 1)) }
+                #expect(await received.waitFor([1], timeout: .seconds(10)), "delivered on NOTIFY")
+
+                try await database.client.query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \(listener)",
+                    logger: TestEnvironment.logger
+                )
+                // Published while the consumer is disconnected: its NOTIFY reaches nobody.
+                try await database.withTenant(tenant) { try await $0.publish(Counted(number: 2)) }
+                #expect(await received.waitFor([2], timeout: .seconds(15)), "delivered by the catch-up after reconnecting")
+                let newPIDs = try await listenerPIDs()
+                #expect(newPIDs.count == 1 && newPIDs != pids, "a new listen connection replaced the killed one")
+                try await database.withTenant(tenant) { try await $0.publish(Counted(number: 3)) }
+                #expect(await received.waitFor([3], timeout: .seconds(10)), "the new connection hears NOTIFY again")
+            }
+        }
+    }
+
+    @Test func onlyOneReplicaOfAConsumerDeliversAtATime() async throws {
+        try await TestEnvironment.withDatabase(poolSize: 8) { database in
+            let tenant = TenantID()
+            let name = "test-\(UUID())"
+            let received = Received()
+            let replicaA = try consumer(name, database: database, tenant: tenant, received: received)
+            let replicaB = try consumer(name, database: database, tenant: tenant, received: received)
+            try await whileRunning(replicaA) {
+                try await whileRunning(replicaB) {
+                    for number in 1...30 { try await database.withTenant(tenant) { try await $0.publish(Counted(number: number)) } }
+                    #expect(await received.waitFor(Set(1...30)))
+                    try await Task.sleep(for: .seconds(1.5))
+                }
+            }
+            let numbers = await received.numbers
+            #expect(numbers.count == 30, "each event handled once, not once per replica")
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KefuCore
+import KefuModels
+import KefuTestSupport
+import Testing
+
+/// A service made only of the scaffolding's moving parts, to test them through HTTP.
+enum ProbeService: KefuServiceDefinition {
+    static let name = ServiceName.routing
+
+    struct Greeting: ResponseEncodable { let tenantId: TenantID; let createdAt: Date }
+    struct NewThing: Decodable { let displayName: String; let owner: Owner; struct Owner: Decodable { let age: Int } }
+    struct Item: ResponseEncodable { let number: Int }
+
+    static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {
+        router.get("/v1/probe/roles") { _, context -> Greeting in
+            let principal = try context.requirePermission(.enterpriseRoles)
+            return Greeting(tenantId: principal.tenantID, createdAt: Date(timeIntervalSince1970: 1_800_000_000.25))
+        }
+        router.post("/v1/probe/things") { request, context -> HTTPResponse.Status in
+            try context.requirePermission(.enterpriseRoles)
+            let thing = try await request.decode(as: NewThing.self, context: context)
+            guard thing.displayName.count <= 10 else {
+                throw Problem.invalid("display_name", "must be at most 10 characters", code: "too_long")
+            }
+            return .created
+        }
+        router.get("/v1/probe/items") { request, _ -> Page<Item> in
+            let page = try PageRequest(request: request)
+            let after = try page.cursor(as: Int.self) ?? 0
+            let rows = (after + 1...23).prefix(page.limit + 1).map(Item.init(number:))
+            return try page.page(from: Array(rows)) { $0.number }
+        }
+    }
+}
+
+@Suite struct HTTPScaffoldingTests {
+    func withProbe(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = try await buildApplication(ProbeService.self, config: try await TestEnvironment.config(for: .routing), logger: TestEnvironment.logger)
+        try await app.test(.router, body)
+    }
+
+    func json(_ response: TestResponse) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any] ?? [:]
+    }
+
+    func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+
+    @Test func permissionsAreCheckedPerRoute() async throws {
+        let tenant = TenantID()
+        let allowed = try await TestKeys.shared.token(tenant: tenant, permissions: [.enterpriseRoles])
+        let other = try await TestKeys.shared.token(tenant: tenant, permissions: [.clientLogin])
+        let expired = try await TestKeys.shared.token(tenant: tenant, permissions: [.enterpriseRoles], lifetime: -60)
+        try await withProbe { client in
+            try await client.execute(uri: "/v1/probe/roles", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate] == "Bearer")
+                let body = try json(response)
+                #expect(body["code"] as? String == "unauthorized")
+            }
+            try await client.execute(uri: "/v1/probe/roles", method: .get, headers: bearer(other)) { response in
+                #expect(response.status == .forbidden)
+                let body = try json(response)
+                #expect(body["code"] as? String == "permission_denied")
+                #expect((body["detail"] as? String)?.contains("enterprise.roles") == true)
+            }
+            for token in [expired, "not-a-jwt", allowed + "x"] {
+                try await client.execute(uri: "/v1/probe/roles", method: .get, headers: bearer(token)) { response in
+                    #expect(response.status == .unauthorized)
+                }
+            }
+            try await client.execute(uri: "/v1/probe/roles", method: .get, headers: bearer(allowed)) { response in
+                #expect(response.status == .ok)
+                let body = try json(response)
+                #expect(body["tenant_id"] as? String == tenant.description, "snake_case keys")
+                #expect(body["created_at"] as? String == "2027-01-15T08:00:00.250Z", "RFC 3339 times")
+            }
+        }
+    }
+
+    @Test func aTokenSignedWithAnotherKeyIsRefused() async throws {
+        let stranger = try await TokenSigner(privateKeyPEM: JWTKitKeys.newPrivateKeyPEM())
+        let token = try await stranger.sign(AccessTokenClaims(
+            employee: EmployeeID(), tenant: TenantID(), permissions: [.enterpriseRoles], scopes: .unrestricted, lifetime: 600
+        ))
+        try await withProbe { client in
+            try await client.execute(uri: "/v1/probe/roles", method: .get, headers: bearer(token)) { response in
+                #expect(response.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func badBodiesGetProblemsNamingTheField() async throws {
+        let token = try await TestKeys.shared.token(tenant: TenantID(), permissions: [.enterpriseRoles])
+        let headers = bearer(token).appending(.contentType, "application/json")
+        let cases: [(String, HTTPResponse.Status, String, String?)] = [
+            (#"{"owner": {"age": 3}}"#, .unprocessableContent, "validation_failed", "display_name"),
+            (#"{"display_name": "x", "owner": {"age": "old"}}"#, .unprocessableContent, "validation_failed", "owner.age"),
+            (#"{"display_name": "far too long a name", "owner": {"age": 3}}"#, .unprocessableContent, "validation_failed", "display_name"),
+            (#"{"display_name": "#, .badRequest, "malformed_json", nil),
+        ]
+        try await withProbe { client in
+            for (body, status, code, field) in cases {
+                try await client.execute(uri: "/v1/probe/things", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == status, "\(body)")
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                    let problem = try json(response)
+                    #expect(problem["code"] as? String == code)
+                    #expect(problem["status"] as? Int == Int(status.code))
+                    let errors = problem["errors"] as? [[String: Any]]
+                    #expect(errors?.first?["field"] as? String == field, "\(body)")
+                }
+            }
+            try await client.execute(
+                uri: "/v1/probe/things", method: .post, headers: headers,
+                body: ByteBuffer(string: #"{"display_name": "ok", "owner": {"age": 3}}"#)
+            ) { response in
+                #expect(response.status == .created)
+            }
+            let xml = bearer(token).appending(.contentType, "application/xml")
+            try await client.execute(uri: "/v1/probe/things", method: .post, headers: xml, body: ByteBuffer(string: "<a/>")) { response in
+                #expect(response.status == .unsupportedMediaType)
+            }
+        }
+    }
+
+    @Test func cursorPaginationWalksEveryRowOnce() async throws {
+        try await withProbe { client in
+            var seen: [Int] = []
+            var cursor: String? = nil
+            repeat {
+                let uri = "/v1/probe/items?limit=10" + (cursor.map { "&cursor=\($0)" } ?? "")
+                cursor = try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try json(response)
+                    seen += (body["data"] as? [[String: Any]] ?? []).compactMap { $0["number"] as? Int }
+                    #expect(body.keys.contains("next_cursor"))
+                    return body["next_cursor"] as? String
+                }
+            } while cursor != nil
+            #expect(seen == Array(1...23))
+            for bad in ["limit=0", "limit=201", "limit=ten", "cursor=%21%21"] {
+                try await client.execute(uri: "/v1/probe/items?\(bad)", method: .get) { response in
+                    #expect(response.status == .unprocessableContent, "\(bad)")
+                }
+            }
+        }
+    }
+
+    @Test func requestIDsAreEchoedOrMade() async throws {
+        try await withProbe { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect((response.headers[.init("X-Request-Id")!]?.count ?? 0) == 36)
+            }
+            try await client.execute(uri: "/nowhere", method: .get, headers: [.init("X-Request-Id")!: "abc-123"]) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.init("X-Request-Id")!] == "abc-123")
+            }
+            // A header that could forge log lines is replaced, not echoed.
+            try await client.execute(uri: "/healthz", method: .get, headers: [.init("X-Request-Id")!: "a b"]) { response in
+                #expect(response.headers[.init("X-Request-Id")!] != "a b")
+            }
+        }
+    }
+}
+
+extension HTTPFields {
+    func appending(_ name: HTTPField.Name, _ value: String) -> HTTPFields {
+        var fields = self
+        fields[name] = value
+        return fields
+    }
+}

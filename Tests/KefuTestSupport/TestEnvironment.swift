@@ -1,0 +1,118 @@
+import Foundation
+import JWTKit
+import KefuCore
+import KefuModels
+import Logging
+import PostgresNIO
+
+/// The database and keys the tests run against. `make test` starts a throwaway cluster and
+/// exports KEFU_TEST_*; the defaults match it.
+public enum TestEnvironment {
+    public static let databaseURL = ProcessInfo.processInfo.environment["KEFU_TEST_DATABASE_URL"]
+        ?? "postgres://kefu_app:kefu_app@127.0.0.1:5434/kefu"
+    public static let migrationDatabaseURL = ProcessInfo.processInfo.environment["KEFU_TEST_MIGRATION_DATABASE_URL"]
+        ?? "postgres://kefu_owner:kefu_owner@127.0.0.1:5434/kefu"
+
+    /// The repository's `schema/` folder, found from this file so tests run from any directory.
+    public static let schemaDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("schema").path
+
+    public static let logger: Logger = {
+        var logger = Logger(label: "kefu-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["KEFU_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }()
+
+    /// A configuration for `service` against the test database, on an ephemeral port.
+    public static func config(for service: ServiceName) async throws -> KefuConfig {
+        var config = KefuConfig(service: service, environment: [:])
+        config.databaseURL = databaseURL
+        config.migrationDatabaseURL = migrationDatabaseURL
+        config.databasePoolSize = 4
+        config.port = 0
+        config.logLevel = logger.logLevel
+        config.schemaDirectory = schemaDirectory
+        config.jwtPublicKeyFiles = [try await TestKeys.shared.publicKeyFile]
+        config.eventPollInterval = .seconds(1)
+        return config
+    }
+
+    /// Applies every service's migrations once per test process.
+    public static func migrateAll() async throws {
+        try await migration.value
+    }
+
+    private static let migration = Task {
+        try await Migrator(url: try DatabaseURL(migrationDatabaseURL), schemaDirectory: schemaDirectory, logger: logger)
+            .migrate(scopes: ServiceName.allCases.map(\.schema))
+    }
+
+    /// Runs one query as the owner role (which sees past row-level security): for checks on the
+    /// catalogue and on what was or was not written.
+    public static func ownerQuery<Row: PostgresDecodable & Sendable>(_ query: PostgresQuery, as: Row.Type) async throws -> [Row] {
+        let connection = try await PostgresConnection.connect(
+            configuration: try DatabaseURL(migrationDatabaseURL).connectionConfiguration(applicationName: "kefu-test"),
+            id: 1, logger: logger
+        )
+        do {
+            var rows: [Row] = []
+            for try await row in try await connection.query(query, logger: logger).decode(Row.self) { rows.append(row) }
+            try await connection.close()
+            return rows
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// Runs `body` with a live pool on the test database (serving role), migrated.
+    public static func withDatabase<T: Sendable>(
+        poolSize: Int = 4, _ body: @Sendable (Database) async throws -> T
+    ) async throws -> T {
+        try await migrateAll()
+        let database = Database(url: try DatabaseURL(databaseURL), poolSize: poolSize, applicationName: "kefu-test", logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            return try await body(database)
+        }
+    }
+}
+
+/// A signing key made for this test process, with its public half in a temporary file for the
+/// services under test to verify with.
+public actor TestKeys {
+    public static let shared = TestKeys()
+
+    /// One key per process, made once: a Task, because actor methods re-enter at every await.
+    private let signerAndFile = Task<(TokenSigner, String), any Error> {
+        let signer = try await TokenSigner(privateKeyPEM: JWTKitKeys.newPrivateKeyPEM())
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-test-\(UUID()).pub.pem").path
+        try signer.publicKeyPEM.write(toFile: file, atomically: true, encoding: .utf8)
+        return (signer, file)
+    }
+
+    private func load() async throws -> (TokenSigner, String) {
+        try await signerAndFile.value
+    }
+
+    public var publicKeyFile: String {
+        get async throws { try await load().1 }
+    }
+
+    /// An access token for an employee of `tenant` holding `permissions`.
+    public func token(
+        tenant: TenantID, employee: EmployeeID = EmployeeID(), permissions: Set<Permission>,
+        scopes: DataScopes = .unrestricted, lifetime: TimeInterval = 900
+    ) async throws -> String {
+        try await load().0.sign(AccessTokenClaims(
+            employee: employee, tenant: tenant, permissions: permissions, scopes: scopes, lifetime: lifetime
+        ))
+    }
+}
+
+public enum JWTKitKeys {
+    /// A fresh ES256 private key, PEM.
+    public static func newPrivateKeyPEM() -> String { ES256PrivateKey().pemRepresentation }
+}

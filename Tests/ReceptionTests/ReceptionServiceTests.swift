@@ -1,0 +1,9 @@
+import Reception
+import KefuTestSupport
+import Testing
+
+@Suite struct ReceptionServiceTests {
+    @Test func servesOperationalRoutes() async throws {
+        try await verifyServesOperationalRoutes(ReceptionService.self)
+    }
+}

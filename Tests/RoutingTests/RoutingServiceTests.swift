@@ -1,0 +1,9 @@
+import Routing
+import KefuTestSupport
+import Testing
+
+@Suite struct RoutingServiceTests {
+    @Test func servesOperationalRoutes() async throws {
+        try await verifyServesOperationalRoutes(RoutingService.self)
+    }
+}

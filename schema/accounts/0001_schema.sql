@@ -1,0 +1,4 @@
+-- The accounts service's own schema. Tables that follow lead every key with tenant_id and force
+-- row-level security with a policy on kefu.current_tenant().
+CREATE SCHEMA accounts;
+GRANT USAGE ON SCHEMA accounts TO kefu_service;

@@ -1,0 +1,4 @@
+-- The analytics service's own schema. Tables that follow lead every key with tenant_id and force
+-- row-level security with a policy on kefu.current_tenant().
+CREATE SCHEMA analytics;
+GRANT USAGE ON SCHEMA analytics TO kefu_service;

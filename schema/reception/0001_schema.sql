@@ -1,0 +1,4 @@
+-- The reception service's own schema. Tables that follow lead every key with tenant_id and force
+-- row-level security with a policy on kefu.current_tenant().
+CREATE SCHEMA reception;
+GRANT USAGE ON SCHEMA reception TO kefu_service;

@@ -1,0 +1,4 @@
+-- The routing service's own schema. Tables that follow lead every key with tenant_id and force
+-- row-level security with a policy on kefu.current_tenant().
+CREATE SCHEMA routing;
+GRANT USAGE ON SCHEMA routing TO kefu_service;

@@ -1,0 +1,18 @@
+-- Creates the database roles and the database. Run once per cluster as a superuser:
+--   psql -v owner_password=… -v app_password=… -f scripts/bootstrap.sql
+-- kefu_owner   owns every object and runs migrations; BYPASSRLS only so that the few SECURITY
+--              DEFINER functions (kefu.events_since) can read across tenants.
+-- kefu_service group role holding the serving privileges that migrations grant.
+-- kefu_app     the serving login: owns nothing, member of kefu_service, cannot bypass RLS.
+SELECT format('CREATE ROLE kefu_owner LOGIN BYPASSRLS PASSWORD %L', :'owner_password')
+    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kefu_owner') \gexec
+SELECT 'CREATE ROLE kefu_service NOLOGIN NOBYPASSRLS'
+    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kefu_service') \gexec
+SELECT format('CREATE ROLE kefu_app LOGIN NOBYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE IN ROLE kefu_service PASSWORD %L', :'app_password')
+    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kefu_app') \gexec
+SELECT format('CREATE DATABASE %I OWNER kefu_owner', :'database')
+    WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'database') \gexec
+\connect :database
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+REVOKE ALL ON DATABASE :database FROM PUBLIC;
+GRANT CONNECT ON DATABASE :database TO kefu_app;

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# make test: a throwaway Postgres (fsync off) on its own port, the build, the tests; the cluster
+# is removed whatever happens.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+PORT="${KEFU_TEST_PG_PORT:-5434}"
+ensure_build_tools
+DATA="$(mktemp -d /tmp/kefu-test-pg.XXXXXX)"
+chmod 755 "$DATA"
+trap 'cluster_down "$DATA/pg" || true; rm -rf "$DATA"' EXIT
+cluster_up "$DATA/pg" "$PORT" fsync=off synchronous_commit=off full_page_writes=off max_connections=200
+
+export KEFU_TEST_DATABASE_URL="postgres://kefu_app:kefu_app@127.0.0.1:$PORT/kefu"
+export KEFU_TEST_MIGRATION_DATABASE_URL="postgres://kefu_owner:kefu_owner@127.0.0.1:$PORT/kefu"
+
+log "building"
+swift build --build-tests
+log "testing"
+swift test --skip-build "$@"
