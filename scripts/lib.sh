@@ -82,3 +82,24 @@ ensure_jwt_keys() {
         openssl pkey -in "$dir/jwt-es256.pem" -pubout -out "$dir/jwt-es256.pub.pem"
     fi
 }
+
+service_port() {
+    local service="$1" upper
+    upper="$(echo "$service" | tr '[:lower:]' '[:upper:]')"
+    local variable="KEFU_${upper}_PORT"
+    case "$service" in
+        accounts) echo "${!variable:-8081}" ;;
+        reception) echo "${!variable:-8082}" ;;
+        routing) echo "${!variable:-8083}" ;;
+        customers) echo "${!variable:-8084}" ;;
+        analytics) echo "${!variable:-8085}" ;;
+    esac
+}
+
+# True when the pid file names a live kefu-<service> process (not a recycled pid).
+service_running() {
+    local pidfile="$ROOT/.data/run/$1.pid" pid
+    [ -f "$pidfile" ] || return 1
+    pid="$(cat "$pidfile")"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kefu-$1"
+}
