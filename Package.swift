@@ -84,6 +84,7 @@ let package = Package(
                     name: name,
                     dependencies: ["KefuCore", "KefuModels"],
                     path: "Services/\(name)/Sources",
+                    resources: [.copy("openapi.json")],
                     swiftSettings: swiftSettings
                 ),
                 .executableTarget(

@@ -6,4 +6,8 @@ import Testing
     @Test func servesOperationalRoutes() async throws {
         try await verifyServesOperationalRoutes(AnalyticsService.self)
     }
+
+    @Test func openAPIDocumentMatchesRoutes() async throws {
+        try await verifyOpenAPIDocumentMatchesRoutes(AnalyticsService.self)
+    }
 }

@@ -6,4 +6,8 @@ import Testing
     @Test func servesOperationalRoutes() async throws {
         try await verifyServesOperationalRoutes(CustomersService.self)
     }
+
+    @Test func openAPIDocumentMatchesRoutes() async throws {
+        try await verifyOpenAPIDocumentMatchesRoutes(CustomersService.self)
+    }
 }

@@ -10,6 +10,7 @@ import Testing
 /// A service made only of the scaffolding's moving parts, to test them through HTTP.
 enum ProbeService: KefuServiceDefinition {
     static let name = ServiceName.routing
+    static let openAPIDocument: URL? = nil
 
     struct Greeting: ResponseEncodable { let tenantId: TenantID; let createdAt: Date }
     struct NewThing: Decodable { let displayName: String; let owner: Owner; struct Owner: Decodable { let age: Int } }

@@ -6,4 +6,8 @@ import Testing
     @Test func servesOperationalRoutes() async throws {
         try await verifyServesOperationalRoutes(ReceptionService.self)
     }
+
+    @Test func openAPIDocumentMatchesRoutes() async throws {
+        try await verifyOpenAPIDocumentMatchesRoutes(ReceptionService.self)
+    }
 }

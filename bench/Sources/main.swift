@@ -1,1 +1,73 @@
-print(1)
+// kefu-bench: load generators for `make bench` (see scripts/bench.sh, which runs the baselines).
+//
+//   kefu-bench publish --clients N --seconds S --database-url URL --tenant UUID
+//     Each client loops over one tenant transaction: insert a row, publish an event about it
+//     through KefuCore (outbox + NOTIFY trigger). Prints `publish_tx_per_second=<rate>`.
+import Foundation
+import KefuCore
+import KefuModels
+import Logging
+
+struct BenchItemCreated: KefuEvent {
+    static let eventType = "bench.item_created"
+    let itemId: Int64
+}
+
+func option(_ name: String, _ fallback: String) -> String {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: "--\(name)"), index + 1 < arguments.count else { return fallback }
+    return arguments[index + 1]
+}
+
+guard CommandLine.arguments.dropFirst().first == "publish" else {
+    print("usage: kefu-bench publish --clients N --seconds S --database-url URL --tenant UUID")
+    exit(64)
+}
+let clients = Int(option("clients", "4")) ?? 4
+let seconds = Double(option("seconds", "10")) ?? 10
+let tenant = TenantID(option("tenant", "")) ?? TenantID()
+var logger = Logger(label: "kefu-bench")
+logger.logLevel = .warning
+let database = Database(
+    url: try DatabaseURL(option("database-url", "postgres://kefu_app:kefu_app@127.0.0.1:5435/kefu")),
+    poolSize: clients, applicationName: "kefu-bench", logger: logger
+)
+
+/// One transaction: the same statements as bench/publish.pgbench.
+@Sendable func publishOnce() async throws {
+    try await database.withTenant(tenant) { tx in
+        let rows = try await tx.query("INSERT INTO bench.items (tenant_id, body) VALUES (\(tenant.uuid), 'hello') RETURNING id")
+        var itemID: Int64 = 0
+        for try await id in rows.decode(Int64.self) { itemID = id }
+        try await tx.publish(BenchItemCreated(itemId: itemID))
+    }
+}
+
+/// Runs `clients` loops for `duration`; returns transactions completed.
+func load(for duration: Duration) async throws -> Int {
+    let deadline = ContinuousClock.now + duration
+    return try await withThrowingTaskGroup(of: Int.self) { group in
+        for _ in 0..<clients {
+            group.addTask {
+                var count = 0
+                while ContinuousClock.now < deadline {
+                    try await publishOnce()
+                    count += 1
+                }
+                return count
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+}
+
+try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { await database.client.run() }
+    _ = try await load(for: .seconds(2))  // warm-up: connections open, plans cached
+    let start = ContinuousClock.now
+    let count = try await load(for: .milliseconds(Int(seconds * 1000)))
+    let elapsed = ContinuousClock.now - start
+    let rate = Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    print(String(format: "publish_tx_per_second=%.1f", rate))
+    group.cancelAll()
+}

@@ -1,8 +1,10 @@
+import Foundation
 import Hummingbird
 import KefuCore
 
 /// The analytics service: see DOMAIN.md. Routes are added here as the service grows.
 public enum AnalyticsService: KefuServiceDefinition {
+    public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
     public static let name = ServiceName.analytics
 
     public static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {}

@@ -3,36 +3,18 @@ import Logging
 import Prometheus
 
 /// Builds the HTTP application of service `S`: the pool, migrations before the server listens,
-/// the middleware chain every service shares, health routes, the service's routes and its
-/// background services. Tests call it too (with a test configuration).
+/// the router, and the service's background services. Tests call it too (with a test configuration).
 public func buildApplication<S: KefuServiceDefinition>(
     _ service: S.Type, config: KefuConfig, logger: Logger? = nil
 ) async throws -> some ApplicationProtocol {
     var logger = logger ?? Logger(label: "kefu-\(S.name.rawValue)")
     logger.logLevel = config.logLevel
-    let database = Database(
-        url: try DatabaseURL(config.databaseURL), poolSize: config.databasePoolSize,
-        applicationName: "kefu-\(S.name.rawValue)", logger: logger
-    )
-    let resources = ServiceResources(
-        service: S.name, config: config, database: database,
-        tokenVerifier: try await TokenVerifier.load(files: config.jwtPublicKeyFiles, logger: logger),
-        metrics: PrometheusCollectorRegistry(), logger: logger
-    )
-    let router = Router(context: KefuRequestContext.self)
-    router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: HTTPMetricsMiddleware(registry: resources.metrics))
-    router.add(middleware: AccessLogMiddleware())
-    router.add(middleware: ProblemMiddleware())
-    router.add(middleware: AuthenticationMiddleware(verifier: resources.tokenVerifier))
+    let resources = try await ServiceResources.make(service: S.name, config: config, logger: logger)
     let migrated = MigrationState()
-    HealthRoutes.add(to: router, resources: resources, migrated: migrated)
-    try await S.addRoutes(to: router, resources: resources)
-
     var app = Application(
-        router: router,
+        router: try await buildRouter(S.self, resources: resources, migrated: migrated),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kefu-\(S.name.rawValue)"),
-        services: [database.client],
+        services: [resources.database.client],
         logger: logger
     )
     let migrator = Migrator(
@@ -44,4 +26,21 @@ public func buildApplication<S: KefuServiceDefinition>(
     }
     app.addServices(try await S.backgroundServices(resources: resources))
     return app
+}
+
+/// The router every service shares (middleware chain, operational routes) plus `S`'s routes.
+/// Middleware order matters: the request id wraps everything so that even errors carry it;
+/// metrics and the access log see the final status; problems are rendered before them.
+public func buildRouter<S: KefuServiceDefinition>(
+    _ service: S.Type, resources: ServiceResources, migrated: MigrationState
+) async throws -> Router<KefuRequestContext> {
+    let router = Router(context: KefuRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware(registry: resources.metrics))
+    router.add(middleware: AccessLogMiddleware())
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: AuthenticationMiddleware(verifier: resources.tokenVerifier))
+    try OperationalRoutes.add(to: router, resources: resources, migrated: migrated, openAPIDocument: S.openAPIDocument)
+    try await S.addRoutes(to: router, resources: resources)
+    return router
 }

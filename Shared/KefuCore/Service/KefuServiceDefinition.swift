@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import ServiceLifecycle
 
@@ -6,6 +7,8 @@ import ServiceLifecycle
 /// shutdown) comes from `buildApplication`, the same for all five.
 public protocol KefuServiceDefinition {
     static var name: ServiceName { get }
+    /// The service's OpenAPI 3.1 document (its `openapi.json` resource), served at `/openapi.json`.
+    static var openAPIDocument: URL? { get }
     static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws
     /// Long-running work started with the server (event consumers, timers).
     static func backgroundServices(resources: ServiceResources) async throws -> [any Service]

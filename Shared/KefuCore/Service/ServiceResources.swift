@@ -22,6 +22,20 @@ public struct ServiceResources: Sendable {
         self.logger = logger
     }
 
+    /// The process's resources from its configuration. The pool is created, not yet running:
+    /// the application runs it as one of its services.
+    public static func make(service: ServiceName, config: KefuConfig, logger: Logger) async throws -> ServiceResources {
+        ServiceResources(
+            service: service, config: config,
+            database: Database(
+                url: try DatabaseURL(config.databaseURL), poolSize: config.databasePoolSize,
+                applicationName: "kefu-\(service.rawValue)", logger: logger
+            ),
+            tokenVerifier: try await TokenVerifier.load(files: config.jwtPublicKeyFiles, logger: logger),
+            metrics: PrometheusCollectorRegistry(), logger: logger
+        )
+    }
+
     /// An outbox consumer for this process, listening on its own connection (as the serving role).
     public func eventConsumer(name: String, handler: @escaping EventConsumer.Handler) throws -> EventConsumer {
         EventConsumer(

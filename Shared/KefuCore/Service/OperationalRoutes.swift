@@ -1,16 +1,20 @@
 import Synchronization
+import Foundation
 import Hummingbird
 import Prometheus
 
 /// `/healthz` (the process is alive), `/readyz` (it can serve: database reachable, migrations
-/// applied) and `/metrics` (Prometheus text). Unauthenticated, as probes and scrapers expect.
-enum HealthRoutes {
+/// applied), `/metrics` (Prometheus text) and `/openapi.json`. Unauthenticated, as probes,
+/// scrapers and API tools expect.
+enum OperationalRoutes {
     struct Status: ResponseEncodable {
         let status: String
         let service: String
     }
 
-    static func add(to router: Router<KefuRequestContext>, resources: ServiceResources, migrated: MigrationState) {
+    static func add(
+        to router: Router<KefuRequestContext>, resources: ServiceResources, migrated: MigrationState, openAPIDocument: URL?
+    ) throws {
         let service = resources.service.rawValue
         router.get("/healthz") { _, _ in Status(status: "ok", service: service) }
         router.get("/readyz") { _, context -> Status in
@@ -25,6 +29,12 @@ enum HealthRoutes {
             }
             return Status(status: "ready", service: service)
         }
+        if let openAPIDocument {
+            let document = ByteBuffer(bytes: try Data(contentsOf: openAPIDocument))
+            router.get("/openapi.json") { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
+            }
+        }
         router.get("/metrics") { _, _ -> Response in
             Response(
                 status: .ok,
@@ -36,10 +46,11 @@ enum HealthRoutes {
 }
 
 /// Set once this process has applied (or verified) every migration.
-final class MigrationState: Sendable {
+public final class MigrationState: Sendable {
     private let done = Atomic<Bool>(false)
-    var isDone: Bool { done.load(ordering: .acquiring) }
-    func markDone() { done.store(true, ordering: .releasing) }
+    public init() {}
+    public var isDone: Bool { done.load(ordering: .acquiring) }
+    public func markDone() { done.store(true, ordering: .releasing) }
 }
 
 struct TimeoutError: Error {}
