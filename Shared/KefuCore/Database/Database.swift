@@ -27,6 +27,7 @@ public struct Database: Sendable {
 
     /// Runs `body` in one transaction scoped to `tenant`: `set_config('kefu.tenant_id', …, true)` is
     /// transaction-local, so the setting can never leak to the next user of a pooled connection.
+    @discardableResult
     public func withTenant<Result: Sendable>(
         _ tenant: TenantID,
         _ body: @Sendable (TenantTransaction) async throws -> Result
