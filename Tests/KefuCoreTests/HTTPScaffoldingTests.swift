@@ -86,7 +86,7 @@ enum ProbeService: KefuServiceDefinition {
     @Test func aTokenSignedWithAnotherKeyIsRefused() async throws {
         let stranger = try await TokenSigner(privateKeyPEM: JWTKitKeys.newPrivateKeyPEM())
         let token = try await stranger.sign(AccessTokenClaims(
-            employee: EmployeeID(), tenant: TenantID(), permissions: [.enterpriseRoles], scopes: .unrestricted, lifetime: 600
+            subject: .employee(EmployeeID()), tenant: TenantID(), permissions: [.enterpriseRoles], scopes: .unrestricted, lifetime: 600
         ))
         try await withProbe { client in
             try await client.execute(uri: "/v1/probe/roles", method: .get, headers: bearer(token)) { response in

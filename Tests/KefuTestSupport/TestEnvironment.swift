@@ -107,7 +107,7 @@ public actor TestKeys {
         scopes: DataScopes = .unrestricted, lifetime: TimeInterval = 900
     ) async throws -> String {
         try await load().0.sign(AccessTokenClaims(
-            employee: employee, tenant: tenant, permissions: permissions, scopes: scopes, lifetime: lifetime
+            subject: .employee(employee), tenant: tenant, permissions: permissions, scopes: scopes, lifetime: lifetime
         ))
     }
 }

@@ -21,6 +21,10 @@ public struct KefuConfig: Sendable {
     public var jwtPrivateKeyFile: String
     /// How often an event consumer polls even without a NOTIFY wake-up.
     public var eventPollInterval: Duration
+    /// Lifetime of access tokens; also how far back each process replays credential revocations.
+    public var accessTokenLifetime: Duration
+    /// The platform operator's bearer token (creates and suspends tenants); nil disables those routes.
+    public var platformToken: String?
 
     public init(service: ServiceName, environment: [String: String] = ProcessInfo.processInfo.environment) {
         func value(_ name: String, _ fallback: String) -> String {
@@ -39,5 +43,7 @@ public struct KefuConfig: Sendable {
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let pollSeconds = Double(value("KEFU_EVENT_POLL_SECONDS", "5")) ?? 5
         eventPollInterval = .milliseconds(Int(pollSeconds * 1000))
+        accessTokenLifetime = .seconds(min(Int(value("KEFU_ACCESS_TOKEN_TTL_SECONDS", "900")) ?? 900, 900))
+        platformToken = environment["KEFU_PLATFORM_TOKEN"].flatMap { $0.count >= 16 ? $0 : nil }
     }
 }

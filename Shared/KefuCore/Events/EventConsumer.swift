@@ -13,8 +13,18 @@ import Synchronization
 /// - That connection also holds a session advisory lock on the name, so among replicas running
 ///   the same consumer exactly one delivers at a time; if it dies, another takes over.
 /// - A failing handler is retried with backoff; the cursor never passes an event not handled.
+///
+/// `.everyProcess` consumers (caches, the revocation list) run in every replica instead: no
+/// stored cursor, no lock; they start by replaying a recent window and then follow.
 public final class EventConsumer: Service, Sendable {
     public typealias Handler = @Sendable (StoredEvent) async throws -> Void
+
+    public enum Mode: Sendable {
+        /// One delivering replica at a time, resuming from a durable cursor.
+        case durable
+        /// Every process, starting with the events of the last `replaying` interval.
+        case everyProcess(replaying: Duration)
+    }
 
     public static let channel = "kefu_events"
 
@@ -25,7 +35,10 @@ public final class EventConsumer: Service, Sendable {
     let batchSize: Int
     let handler: Handler
     let logger: Logger
+    let mode: Mode
     private let isLeader = Atomic<Bool>(false)
+    /// The position of an `.everyProcess` consumer (durable ones keep theirs in the database).
+    private let memoryCursor = Mutex<EventPosition?>(nil)
 
     public init(
         name: String,
@@ -33,10 +46,12 @@ public final class EventConsumer: Service, Sendable {
         listenURL: DatabaseURL,
         pollInterval: Duration = .seconds(5),
         batchSize: Int = 200,
+        mode: Mode = .durable,
         logger: Logger,
         handler: @escaping Handler
     ) {
         self.name = name
+        self.mode = mode
         self.database = database
         self.listenURL = listenURL
         self.pollInterval = pollInterval
@@ -119,6 +134,7 @@ public final class EventConsumer: Service, Sendable {
     }
 
     private func claimLeadership(_ connection: PostgresConnection) async throws -> Bool {
+        guard case .durable = mode else { return true }
         let rows = try await connection.query(
             "SELECT pg_try_advisory_lock(hashtextextended(\("kefu.consumer:" + name), 0))", logger: logger
         )
@@ -182,6 +198,17 @@ public final class EventConsumer: Service, Sendable {
     }
 
     private func loadCursor() async throws -> EventPosition {
+        if case .everyProcess(let window) = mode {
+            if let position = memoryCursor.withLock({ $0 }) { return position }
+            let since = Date().addingTimeInterval(-Double(window.components.seconds))
+            let rows = try await database.client.query(
+                "SELECT txid::text, id FROM kefu.events_position_since(\(since))", logger: logger
+            )
+            for try await (txid, id) in rows.decode((String, Int64).self) {
+                return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
+            }
+            return .start
+        }
         let rows = try await database.client.query(
             "SELECT last_txid::text, last_id FROM kefu.event_cursors WHERE consumer = \(name)", logger: logger
         )
@@ -194,6 +221,10 @@ public final class EventConsumer: Service, Sendable {
     /// Only ever moves the cursor forward, so a replica that lost leadership mid-batch cannot
     /// drag it back.
     private func saveCursor(_ position: EventPosition) async throws {
+        if case .everyProcess = mode {
+            memoryCursor.withLock { $0 = max($0 ?? position, position) }
+            return
+        }
         try await database.client.query("""
             INSERT INTO kefu.event_cursors AS c (consumer, last_txid, last_id)
             VALUES (\(name), \(String(position.transactionID))::xid8, \(position.id))

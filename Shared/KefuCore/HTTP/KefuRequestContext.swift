@@ -13,12 +13,15 @@ public struct KefuRequestContext: RequestContext {
     public let remoteAddress: String?
     /// Set by `AuthenticationMiddleware` when the request carries valid credentials.
     public var principal: Principal?
+    /// Set when the request carries `KEFU_PLATFORM_TOKEN`: the operator running this Kefu.
+    public var isPlatformOperator: Bool
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
         self.principal = nil
+        self.isPlatformOperator = false
     }
 
     public var requestDecoder: KefuRequestDecoder { KefuRequestDecoder() }

@@ -24,6 +24,7 @@ public func buildApplication<S: KefuServiceDefinition>(
         try await migrator.migrate(scopes: [S.name.schema])
         migrated.markDone()
     }
+    app.addServices(try resources.revocationConsumer())
     app.addServices(try await S.backgroundServices(resources: resources))
     return app
 }
@@ -39,7 +40,9 @@ public func buildRouter<S: KefuServiceDefinition>(
     router.add(middleware: HTTPMetricsMiddleware(registry: resources.metrics))
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: AuthenticationMiddleware(verifier: resources.tokenVerifier))
+    router.add(middleware: AuthenticationMiddleware(
+        verifier: resources.tokenVerifier, revocations: resources.revocations, platformToken: resources.config.platformToken
+    ))
     try OperationalRoutes.add(to: router, resources: resources, migrated: migrated, openAPIDocument: S.openAPIDocument)
     try await S.addRoutes(to: router, resources: resources)
     return router

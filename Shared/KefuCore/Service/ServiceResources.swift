@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Prometheus
 
@@ -7,13 +8,15 @@ public struct ServiceResources: Sendable {
     public let config: KefuConfig
     public let database: Database
     public let tokenVerifier: TokenVerifier
+    public let revocations: RevocationList
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
 
     public init(
         service: ServiceName, config: KefuConfig, database: Database, tokenVerifier: TokenVerifier,
-        metrics: PrometheusCollectorRegistry, logger: Logger
+        revocations: RevocationList = RevocationList(), metrics: PrometheusCollectorRegistry, logger: Logger
     ) {
+        self.revocations = revocations
         self.service = service
         self.config = config
         self.database = database
@@ -37,10 +40,24 @@ public struct ServiceResources: Sendable {
     }
 
     /// An outbox consumer for this process, listening on its own connection (as the serving role).
-    public func eventConsumer(name: String, handler: @escaping EventConsumer.Handler) throws -> EventConsumer {
+    public func eventConsumer(
+        name: String, mode: EventConsumer.Mode = .durable, handler: @escaping EventConsumer.Handler
+    ) throws -> EventConsumer {
         EventConsumer(
             name: name, database: database, listenURL: try DatabaseURL(config.databaseURL),
-            pollInterval: config.eventPollInterval, logger: logger, handler: handler
+            pollInterval: config.eventPollInterval, mode: mode, logger: logger, handler: handler
         )
+    }
+
+    /// Keeps `revocations` current in this process (every service runs one).
+    func revocationConsumer() throws -> EventConsumer {
+        let revocations = self.revocations
+        return try eventConsumer(
+            name: "revocations:\(service.rawValue):\(UUID().uuidString.lowercased())",
+            // A little more than a token's lifetime: older revocations concern expired tokens.
+            mode: .everyProcess(replaying: config.accessTokenLifetime + .seconds(60))
+        ) { event in
+            if RevocationList.eventTypes.contains(event.type) { try revocations.apply(event) }
+        }
     }
 }
