@@ -3,6 +3,17 @@ import PackageDescription
 
 let services = ["Accounts", "Reception", "Routing", "Customers", "Analytics"]
 
+/// Libraries a service needs beyond KefuCore.
+let serviceDependencies: [String: [Target.Dependency]] = [
+    "Accounts": [
+        .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "JWTKit", package: "jwt-kit"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    ],
+]
+
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
@@ -17,7 +28,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -44,6 +57,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Shared/KefuCore",
             swiftSettings: swiftSettings
@@ -73,7 +87,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kefu-bench",
-            dependencies: ["KefuCore"],
+            dependencies: ["KefuCore", .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "bench/Sources",
             swiftSettings: swiftSettings
         ),
@@ -82,7 +96,7 @@ let package = Package(
             [
                 .target(
                     name: name,
-                    dependencies: ["KefuCore", "KefuModels"],
+                    dependencies: ["KefuCore", "KefuModels"] + (serviceDependencies[name] ?? []),
                     path: "Services/\(name)/Sources",
                     resources: [.copy("openapi.json")],
                     swiftSettings: swiftSettings

@@ -34,6 +34,7 @@ public enum TestEnvironment {
         config.logLevel = logger.logLevel
         config.schemaDirectory = schemaDirectory
         config.jwtPublicKeyFiles = [try await TestKeys.shared.publicKeyFile]
+        config.jwtPrivateKeyFile = try await TestKeys.shared.privateKeyFile
         config.eventPollInterval = .seconds(1)
         return config
     }
@@ -86,15 +87,23 @@ public actor TestKeys {
     public static let shared = TestKeys()
 
     /// One key per process, made once: a Task, because actor methods re-enter at every await.
-    private let signerAndFile = Task<(TokenSigner, String), any Error> {
-        let signer = try await TokenSigner(privateKeyPEM: JWTKitKeys.newPrivateKeyPEM())
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-test-\(UUID()).pub.pem").path
-        try signer.publicKeyPEM.write(toFile: file, atomically: true, encoding: .utf8)
-        return (signer, file)
+    private let keys = Task<(signer: TokenSigner, publicKeyFile: String, privateKeyFile: String), any Error> {
+        let privateKey = JWTKitKeys.newPrivateKeyPEM()
+        let signer = try await TokenSigner(privateKeyPEM: privateKey)
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-test-\(UUID())").path
+        try signer.publicKeyPEM.write(toFile: base + ".pub.pem", atomically: true, encoding: .utf8)
+        try privateKey.write(toFile: base + ".pem", atomically: true, encoding: .utf8)
+        return (signer, base + ".pub.pem", base + ".pem")
     }
 
     private func load() async throws -> (TokenSigner, String) {
-        try await signerAndFile.value
+        let keys = try await keys.value
+        return (keys.signer, keys.publicKeyFile)
+    }
+
+    /// The private half, for the accounts service under test to sign with.
+    public var privateKeyFile: String {
+        get async throws { try await keys.value.privateKeyFile }
     }
 
     public var publicKeyFile: String {

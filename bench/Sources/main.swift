@@ -7,6 +7,7 @@ import Foundation
 import KefuCore
 import KefuModels
 import Logging
+import PostgresNIO
 
 struct BenchItemCreated: KefuEvent {
     static let eventType = "bench.item_created"
@@ -18,6 +19,8 @@ func option(_ name: String, _ fallback: String) -> String {
     guard let index = arguments.firstIndex(of: "--\(name)"), index + 1 < arguments.count else { return fallback }
     return arguments[index + 1]
 }
+
+KefuServiceMain.useEventLoopsAsGlobalExecutor()
 
 guard CommandLine.arguments.dropFirst().first == "publish" else {
     print("usage: kefu-bench publish --clients N --seconds S --database-url URL --tenant UUID")
@@ -33,12 +36,24 @@ let database = Database(
     poolSize: clients, applicationName: "kefu-bench", logger: logger
 )
 
+/// The business row of the transaction, prepared like KefuCore's own statements.
+struct InsertItem: PostgresPreparedStatement {
+    static let sql = "INSERT INTO bench.items (tenant_id, body) VALUES ($1, 'hello') RETURNING id"
+    typealias Row = Int64
+    let tenant: UUID
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(tenant)
+        return bindings
+    }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+}
+
 /// One transaction: the same statements as bench/publish.pgbench.
 @Sendable func publishOnce() async throws {
     try await database.withTenant(tenant) { tx in
-        let rows = try await tx.query("INSERT INTO bench.items (tenant_id, body) VALUES (\(tenant.uuid), 'hello') RETURNING id")
         var itemID: Int64 = 0
-        for try await id in rows.decode(Int64.self) { itemID = id }
+        for try await id in try await tx.connection.execute(InsertItem(tenant: tenant.uuid), logger: tx.logger) { itemID = id }
         try await tx.publish(BenchItemCreated(itemId: itemID))
     }
 }

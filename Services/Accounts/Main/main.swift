@@ -1,4 +1,5 @@
 import Accounts
 import KefuCore
 
+KefuServiceMain.useEventLoopsAsGlobalExecutor()
 await KefuServiceMain.run(AccountsService.self)

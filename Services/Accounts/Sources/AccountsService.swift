@@ -2,10 +2,24 @@ import Foundation
 import Hummingbird
 import KefuCore
 
-/// The accounts service: see DOMAIN.md. Routes are added here as the service grows.
+/// The accounts service (DOMAIN.md §1): tenants, organisation, employees, roles and
+/// permissions, sign-in, API keys, webhooks and the audit log. The root of trust: it signs the
+/// access tokens every other service verifies.
 public enum AccountsService: KefuServiceDefinition {
-    public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
     public static let name = ServiceName.accounts
+    public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
 
-    public static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {}
+    public static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {
+        let accounts = try await Accounts(resources: resources, settings: AccountsSettings())
+        PlatformController(accounts: accounts).addRoutes(to: router)
+        AuthController(accounts: accounts).addRoutes(to: router)
+        PasswordsController(accounts: accounts).addRoutes(to: router)
+        MeController(accounts: accounts).addRoutes(to: router)
+        DepartmentsController(accounts: accounts).addRoutes(to: router)
+        EmployeesController(accounts: accounts).addRoutes(to: router)
+        RolesController(accounts: accounts).addRoutes(to: router)
+        ApiKeysController(accounts: accounts).addRoutes(to: router)
+        WebhooksController(accounts: accounts).addRoutes(to: router)
+        AuditLogController(accounts: accounts).addRoutes(to: router)
+    }
 }

@@ -1,4 +1,5 @@
 import Analytics
 import KefuCore
 
+KefuServiceMain.useEventLoopsAsGlobalExecutor()
 await KefuServiceMain.run(AnalyticsService.self)

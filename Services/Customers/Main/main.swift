@@ -1,4 +1,5 @@
 import Customers
 import KefuCore
 
+KefuServiceMain.useEventLoopsAsGlobalExecutor()
 await KefuServiceMain.run(CustomersService.self)

@@ -1,4 +1,5 @@
 import Reception
 import KefuCore
 
+KefuServiceMain.useEventLoopsAsGlobalExecutor()
 await KefuServiceMain.run(ReceptionService.self)

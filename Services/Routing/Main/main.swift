@@ -1,4 +1,5 @@
 import Routing
 import KefuCore
 
+KefuServiceMain.useEventLoopsAsGlobalExecutor()
 await KefuServiceMain.run(RoutingService.self)

@@ -6,6 +6,9 @@ public struct TokenSigner: Sendable {
     let keys: JWTKeyCollection
     public let keyID: String
     public let publicKeyPEM: String
+    /// The public key's coordinates, base64url: what `/.well-known/jwks.json` publishes.
+    public let publicKeyX: String
+    public let publicKeyY: String
 
     public init(privateKeyPEM: String) async throws {
         let key = try ES256PrivateKey(pem: privateKeyPEM)
@@ -15,6 +18,8 @@ public struct TokenSigner: Sendable {
         self.keys = keys
         self.keyID = keyID
         self.publicKeyPEM = key.publicKey.pemRepresentation
+        self.publicKeyX = key.publicKey.parameters?.x ?? ""
+        self.publicKeyY = key.publicKey.parameters?.y ?? ""
     }
 
     public func sign(_ claims: AccessTokenClaims) async throws -> String {

@@ -33,9 +33,7 @@ public struct Database: Sendable {
         _ body: @Sendable (TenantTransaction) async throws -> Result
     ) async throws -> Result {
         try await withTransaction { connection in
-            try await connection.query(
-                "SELECT set_config('kefu.tenant_id', \(tenant.description), true)", logger: logger
-            )
+            for try await _ in try await connection.execute(CoreStatements.SetTenant(tenant: tenant.description), logger: logger) {}
             return try await body(TenantTransaction(connection: connection, tenantID: tenant, logger: logger))
         }
     }
@@ -63,19 +61,19 @@ extension PostgresConnection {
         logger: Logger,
         _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await query("BEGIN", logger: logger)
+        _ = try await execute(CoreStatements.Begin(), logger: logger)
         let result: Result
         do {
             result = try await body(self)
         } catch {
             do {
-                try await query("ROLLBACK", logger: logger)
+                _ = try await execute(CoreStatements.Rollback(), logger: logger)
             } catch let rollbackError {
                 logger.error("rollback failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
             }
             throw error
         }
-        try await query("COMMIT", logger: logger)
+        _ = try await execute(CoreStatements.Commit(), logger: logger)
         return result
     }
 }

@@ -7,12 +7,10 @@ extension TenantTransaction {
     @discardableResult
     public func publish<E: KefuEvent>(_ event: E) async throws -> Int64 {
         let payload = String(decoding: try KefuJSON.encoder().encode(event), as: UTF8.self)
-        let rows = try await query("""
-            INSERT INTO kefu.events (tenant_id, type, payload)
-            VALUES (\(tenantID.uuid), \(E.eventType), \(payload)::jsonb)
-            RETURNING id
-            """)
-        for try await id in rows.decode(Int64.self) { return id }
+        let rows = try await connection.execute(
+            CoreStatements.InsertEvent(tenant: tenantID.uuid, type: E.eventType, payload: payload), logger: logger
+        )
+        for try await id in rows { return id }
         preconditionFailure("INSERT … RETURNING returned no row")
     }
 }

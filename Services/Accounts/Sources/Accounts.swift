@@ -1,0 +1,37 @@
+import Foundation
+import KefuCore
+import KefuModels
+import Logging
+
+/// Everything the accounts routes share: built once per process.
+public struct Accounts: Sendable {
+    public let resources: ServiceResources
+    public let settings: AccountsSettings
+    public let signer: TokenSigner
+    public let hasher: PasswordHasher
+    public let sms: any SMSSender
+
+    public var database: Database { resources.database }
+    public var logger: Logger { resources.logger }
+
+    public init(resources: ServiceResources, settings: AccountsSettings) async throws {
+        let keyFile = resources.config.jwtPrivateKeyFile
+        guard let pem = try? String(contentsOfFile: keyFile, encoding: .utf8) else {
+            throw AccountsStartupError(message: "cannot read the token signing key \(keyFile) (KEFU_JWT_PRIVATE_KEY_FILE); `make run` creates one")
+        }
+        self.resources = resources
+        self.settings = settings
+        self.signer = try await TokenSigner(privateKeyPEM: pem)
+        self.hasher = PasswordHasher(cost: settings.bcryptCost)
+        if let url = settings.smsWebhookURL {
+            self.sms = WebhookSMSSender(url: url, logger: resources.logger)
+        } else {
+            self.sms = LogSMSSender(logger: resources.logger)
+        }
+    }
+}
+
+struct AccountsStartupError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

@@ -1,0 +1,221 @@
+import Foundation
+import Hummingbird
+import KefuCore
+import KefuModels
+
+/// Sign-in, second factor, refresh, sign-out, API-key exchange and the signing keys.
+struct AuthController {
+    let accounts: Accounts
+
+    func addRoutes(to router: Router<KefuRequestContext>) {
+        router.post("/v1/auth/login", use: login)
+        router.post("/v1/auth/mfa", use: verifySecondFactor)
+        router.post("/v1/auth/refresh", use: refresh)
+        router.post("/v1/auth/logout", use: logout)
+        router.post("/v1/auth/api-key-token", use: exchangeApiKey)
+        router.get("/.well-known/jwks.json", use: jwks)
+    }
+
+    struct LoginRequest: Decodable {
+        let tenant: String
+        let account: String
+        let password: String
+    }
+
+    /// Either tokens, or a second-factor challenge to answer at `/v1/auth/mfa`.
+    struct LoginResponse: ResponseEncodable {
+        var accessToken: String?
+        var refreshToken: String?
+        var expiresIn: Int?
+        var tokenType: String?
+        var mfaRequired: Bool
+        var challengeId: UUID?
+        var phoneHint: String?
+    }
+
+    enum LoginOutcome: Sendable {
+        case tokens(TokenResponse)
+        case challenge(PhoneChallenge)
+    }
+
+    @Sendable func login(request: Request, context: KefuRequestContext) async throws -> LoginResponse {
+        let body = try await request.decode(as: LoginRequest.self, context: context)
+        let actor = AuditActor(context: context)
+        guard let tenant = try await accounts.activeTenant(slug: body.tenant) else {
+            _ = try await accounts.hasher.verify(body.password, hash: nil)
+            throw Problem.invalidCredentials
+        }
+        let (lockedUntil, employee) = try await accounts.database.withTenant(tenant) { tx in
+            (try await tx.lockedUntil(account: body.account), try await tx.employee(account: body.account))
+        }
+        if let lockedUntil {
+            try await accounts.database.withTenant(tenant) { tx in
+                try await tx.audit(actor, action: "auth.login_locked", targetType: "account", targetID: body.account)
+            }
+            throw Problem.locked(until: lockedUntil)
+        }
+        let active = employee.flatMap { $0.status == "active" ? $0 : nil }
+        guard let active, try await accounts.hasher.verify(body.password, hash: active.passwordHash) else {
+            if active == nil { _ = try await accounts.hasher.verify(body.password, hash: nil) }
+            try await accounts.database.withTenant(tenant) { [settings = accounts.settings] tx in
+                _ = try await tx.recordLoginFailure(account: body.account, settings: settings)
+                try await tx.audit(actor, action: "auth.login_failed", targetType: "account", targetID: body.account)
+            }
+            throw Problem.invalidCredentials
+        }
+        let outcome = try await accounts.database.withTenant(tenant) { [accounts] tx -> LoginOutcome in
+            try await tx.clearLoginFailures(account: body.account)
+            let access = try await tx.effectiveAccess(employee: active.id)
+            if access.needsSecondFactor {
+                guard let challenge = try await accounts.createChallenge(tx, employee: active, purpose: "login") else {
+                    throw Problem(.forbidden, code: "phone_required",
+                                  detail: "This account holds sensitive permissions and needs a bound phone for the second factor.")
+                }
+                try await tx.audit(actor, action: "auth.second_factor_sent", targetType: "employee", targetID: active.id.uuidString.lowercased())
+                return .challenge(challenge)
+            }
+            try await tx.audit(actor, action: "auth.login", targetType: "employee", targetID: active.id.uuidString.lowercased())
+            return .tokens(try await accounts.startSession(tx, employee: active, access: access))
+        }
+        switch outcome {
+        case .tokens(let tokens):
+            return LoginResponse(tokens)
+        case .challenge(let challenge):
+            try await accounts.send(challenge, tenant: tenant, purpose: "login")
+            return LoginResponse(mfaRequired: true, challengeId: challenge.id, phoneHint: maskedPhone(challenge.phone))
+        }
+    }
+
+    struct SecondFactorRequest: Decodable {
+        let tenant: String
+        let challengeId: UUID
+        let code: String
+    }
+
+    @Sendable func verifySecondFactor(request: Request, context: KefuRequestContext) async throws -> LoginResponse {
+        let body = try await request.decode(as: SecondFactorRequest.self, context: context)
+        let actor = AuditActor(context: context)
+        guard let tenant = try await accounts.activeTenant(slug: body.tenant) else { throw Problem.invalidCredentials }
+        let outcome = try await accounts.database.withTenant(tenant) { [accounts] tx -> Result<TokenResponse, Problem> in
+            switch try await accounts.checkChallenge(tx, id: body.challengeId, code: body.code, purpose: "login") {
+            case .failed(let problem):
+                try await tx.audit(actor, action: "auth.second_factor_failed", targetType: "challenge", targetID: body.challengeId.uuidString.lowercased())
+                return .failure(problem)
+            case .passed(let employeeID):
+                guard let employee = try await tx.employee(id: employeeID), employee.status == "active" else {
+                    return .failure(Problem.invalidCredentials)
+                }
+                let access = try await tx.effectiveAccess(employee: employee.id)
+                try await tx.audit(actor, action: "auth.login", targetType: "employee", targetID: employee.id.uuidString.lowercased())
+                return .success(try await accounts.startSession(tx, employee: employee, access: access))
+            }
+        }
+        return LoginResponse(try outcome.get())
+    }
+
+    struct RefreshRequest: Decodable {
+        let refreshToken: String
+    }
+
+    @Sendable func refresh(request: Request, context: KefuRequestContext) async throws -> TokenResponse {
+        let body = try await request.decode(as: RefreshRequest.self, context: context)
+        let actor = AuditActor(context: context)
+        let invalid = Problem(.unauthorized, code: "invalid_refresh_token", detail: "The refresh token is invalid, expired or revoked.")
+        guard let token = RefreshToken(body.refreshToken), try await accounts.tenantIsActive(token.tenant) else { throw invalid }
+        let outcome = try await accounts.database.withTenant(token.tenant) { [accounts] tx -> Result<TokenResponse, Problem> in
+            let rows = try await tx.query("""
+                SELECT family_id, employee_id, secret_hash, expires_at > now(), rotated_at IS NOT NULL, revoked_at IS NOT NULL
+                FROM accounts.refresh_tokens WHERE id = \(token.id) FOR UPDATE
+                """)
+            var found: (UUID, UUID, [UInt8], Bool, Bool, Bool)?
+            for try await row in rows.decode((UUID, UUID, [UInt8], Bool, Bool, Bool).self) { found = row }
+            guard let (family, employeeID, hash, live, rotated, revoked) = found,
+                  constantTimeEquals(hash, Secrets.digest(token.secret)) else { return .failure(invalid) }
+            if rotated && !revoked {
+                // A rotated token came back: someone else holds a copy. End the whole family.
+                try await accounts.revokeSession(tx, employee: employeeID, family: family)
+                try await tx.audit(actor, action: "auth.refresh_token_reused", targetType: "employee", targetID: employeeID.uuidString.lowercased())
+                return .failure(Problem(.unauthorized, code: "refresh_token_reused",
+                                        detail: "This refresh token was already used; the session has been ended. Sign in again."))
+            }
+            guard live, !revoked, !rotated,
+                  let employee = try await tx.employee(id: employeeID), employee.status == "active" else { return .failure(invalid) }
+            try await tx.query("UPDATE accounts.refresh_tokens SET rotated_at = now() WHERE id = \(token.id)")
+            let next = try await accounts.insertRefreshToken(tx, employee: employeeID, family: family)
+            let access = try await tx.effectiveAccess(employee: employeeID)
+            return .success(TokenResponse(
+                accessToken: try await accounts.accessToken(tenant: token.tenant, employee: employee, access: access, session: family),
+                refreshToken: next.string, expiresIn: Int(accounts.accessTokenLifetime), tokenType: "Bearer"
+            ))
+        }
+        return try outcome.get()
+    }
+
+    /// Ends the caller's session: its refresh tokens here, its access tokens everywhere.
+    @Sendable func logout(request: Request, context: KefuRequestContext) async throws -> HTTPResponse.Status {
+        let principal = try context.requireAuthentication()
+        guard let employee = principal.employeeID, let session = principal.sessionID else {
+            throw Problem.badRequest(code: "not_a_session", detail: "Only an employee's sign-in session can be logged out.")
+        }
+        try await accounts.database.withTenant(principal.tenantID) { [accounts] tx in
+            try await accounts.revokeSession(tx, employee: employee.uuid, family: session)
+            try await tx.audit(AuditActor(context: context), action: "auth.logout", targetType: "employee", targetID: employee.description)
+        }
+        return .noContent
+    }
+
+    struct ApiKeyTokenRequest: Decodable {
+        let apiKey: String
+    }
+
+    /// API keys are exchanged here for short-lived access tokens, which every service verifies
+    /// like any other. A revoked key cannot be exchanged and its tokens are revoked everywhere.
+    @Sendable func exchangeApiKey(request: Request, context: KefuRequestContext) async throws -> TokenResponse {
+        let body = try await request.decode(as: ApiKeyTokenRequest.self, context: context)
+        let invalid = Problem(.unauthorized, code: "invalid_api_key", detail: "The API key is invalid or revoked.")
+        guard let key = ApiKeySecret(body.apiKey), try await accounts.tenantIsActive(key.tenant) else { throw invalid }
+        let permissions = try await accounts.database.withTenant(key.tenant) { tx -> [String]? in
+            let rows = try await tx.query("""
+                UPDATE accounts.api_keys SET last_used_at = now()
+                WHERE id = \(key.id) AND revoked_at IS NULL RETURNING secret_hash, permissions
+                """)
+            for try await (hash, permissions) in rows.decode(([UInt8], [String]).self) {
+                return constantTimeEquals(hash, Secrets.digest(key.secret)) ? permissions : nil
+            }
+            return nil
+        }
+        guard let permissions else { throw invalid }
+        let token = try await accounts.signer.sign(AccessTokenClaims(
+            subject: .apiKey(ApiKeyID(key.id)), tenant: key.tenant,
+            permissions: Set(permissions.map(Permission.init(rawValue:))), scopes: .unrestricted,
+            lifetime: accounts.settings.apiKeyTokenLifetime
+        ))
+        return TokenResponse(accessToken: token, refreshToken: nil, expiresIn: Int(accounts.settings.apiKeyTokenLifetime), tokenType: "Bearer")
+    }
+
+    struct JWKS: ResponseEncodable {
+        struct Key: Encodable {
+            let kty = "EC"
+            let crv = "P-256"
+            let alg = "ES256"
+            let use = "sig"
+            let kid: String
+            let x: String
+            let y: String
+        }
+        let keys: [Key]
+    }
+
+    @Sendable func jwks(request: Request, context: KefuRequestContext) async throws -> JWKS {
+        JWKS(keys: [JWKS.Key(kid: accounts.signer.keyID, x: accounts.signer.publicKeyX, y: accounts.signer.publicKeyY)])
+    }
+}
+
+extension AuthController.LoginResponse {
+    init(_ tokens: TokenResponse) {
+        self.init(
+            accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresIn: tokens.expiresIn,
+            tokenType: tokens.tokenType, mfaRequired: false, challengeId: nil, phoneHint: nil
+        )
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import KefuCore
+import KefuModels
+
+/// Admin password resets (one or many) and "forgot password" with a phone code.
+struct PasswordsController {
+    let accounts: Accounts
+
+    func addRoutes(to router: Router<KefuRequestContext>) {
+        router.post("/v1/employees/password-resets", use: adminReset)
+        router.post("/v1/auth/password/forgot", use: forgot)
+        router.post("/v1/auth/password/reset", use: reset)
+    }
+
+    struct AdminResetRequest: Decodable {
+        let employeeIds: [UUID]
+        let newPassword: String
+    }
+
+    struct AdminResetResponse: ResponseEncodable {
+        let reset: [UUID]
+    }
+
+    /// Sets one password for the listed employees (within the caller's scope) and ends their sessions.
+    @Sendable func adminReset(request: Request, context: KefuRequestContext) async throws -> AdminResetResponse {
+        let principal = try context.requirePermission(.enterpriseOrganisation)
+        let body = try await request.decode(as: AdminResetRequest.self, context: context)
+        var v = Validation()
+        v.check(!body.employeeIds.isEmpty && body.employeeIds.count <= 500, "employee_ids", "must list 1 to 500 employees")
+        PasswordHasher.validate(body.newPassword, field: "new_password", into: &v)
+        try v.throwIfInvalid()
+        let hash = try await accounts.hasher.hash(body.newPassword)
+        let actor = AuditActor(context: context)
+        let ids = Array(Set(body.employeeIds))
+        try await accounts.database.withTenant(principal.tenantID) { [accounts] tx in
+            let reach = try await tx.reach(of: principal)
+            for (index, id) in body.employeeIds.enumerated() {
+                try await referenced("employee_ids[\(index)]") { _ = try await tx.reachableEmployee(id, reach: reach) }
+            }
+            for id in ids {
+                try await tx.query("""
+                    UPDATE accounts.employees SET password_hash = \(hash), password_changed_at = now(), updated_at = now() WHERE id = \(id)
+                    """)
+                try await accounts.revokeAllSessions(tx, employee: id, reason: "password_reset")
+                try await tx.audit(actor, action: "employee.password_reset", targetType: "employee", targetID: id.uuidString.lowercased())
+            }
+        }
+        return AdminResetResponse(reset: ids)
+    }
+
+    struct ForgotRequest: Decodable {
+        let tenant: String
+        let account: String
+    }
+
+    struct ForgotResponse: ResponseEncodable {
+        let challengeId: UUID
+        let expiresIn: Int
+    }
+
+    /// Always answers the same way, so it cannot be used to learn which accounts exist or have a
+    /// phone; a code is sent only when the account exists and has one.
+    @Sendable func forgot(request: Request, context: KefuRequestContext) async throws -> EditedResponse<ForgotResponse> {
+        let body = try await request.decode(as: ForgotRequest.self, context: context)
+        let actor = AuditActor(context: context)
+        var challengeID = UUID()
+        if let tenant = try await accounts.activeTenant(slug: body.tenant) {
+            let challenge = try await accounts.database.withTenant(tenant) { [accounts] tx -> PhoneChallenge? in
+                try await tx.audit(actor, action: "auth.password_forgot", targetType: "account", targetID: body.account)
+                guard let employee = try await tx.employee(account: body.account), employee.status == "active" else { return nil }
+                return try await accounts.createChallenge(tx, employee: employee, purpose: "password_reset")
+            }
+            if let challenge {
+                challengeID = challenge.id
+                try await accounts.send(challenge, tenant: tenant, purpose: "password_reset")
+            }
+        }
+        return EditedResponse(status: .accepted, response: ForgotResponse(challengeId: challengeID, expiresIn: Int(accounts.settings.phoneCodeLifetime)))
+    }
+
+    struct ResetRequest: Decodable {
+        let tenant: String
+        let challengeId: UUID
+        let code: String
+        let newPassword: String
+    }
+
+    @Sendable func reset(request: Request, context: KefuRequestContext) async throws -> HTTPResponse.Status {
+        let body = try await request.decode(as: ResetRequest.self, context: context)
+        var v = Validation()
+        PasswordHasher.validate(body.newPassword, field: "new_password", into: &v)
+        try v.throwIfInvalid()
+        let expired = Problem(.unauthorized, code: "code_expired", detail: "This code has expired or was used; start again.")
+        guard let tenant = try await accounts.activeTenant(slug: body.tenant) else { throw expired }
+        let hash = try await accounts.hasher.hash(body.newPassword)
+        let actor = AuditActor(context: context)
+        let outcome = try await accounts.database.withTenant(tenant) { [accounts] tx -> Problem? in
+            switch try await accounts.checkChallenge(tx, id: body.challengeId, code: body.code, purpose: "password_reset") {
+            case .failed(let problem):
+                return problem
+            case .passed(let employee):
+                try await tx.query("""
+                    UPDATE accounts.employees SET password_hash = \(hash), password_changed_at = now(), updated_at = now() WHERE id = \(employee)
+                    """)
+                try await accounts.revokeAllSessions(tx, employee: employee, reason: "password_reset")
+                try await tx.audit(actor, action: "employee.password_reset_by_phone", targetType: "employee", targetID: employee.uuidString.lowercased())
+                return nil
+            }
+        }
+        if let outcome { throw outcome }
+        return .noContent
+    }
+}

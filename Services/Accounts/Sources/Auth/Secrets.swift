@@ -1,0 +1,24 @@
+import Crypto
+import Foundation
+
+/// Random secrets and their stored form. Secrets are shown once; only their SHA-256 is kept
+/// (they are long and random, so a slow hash adds nothing).
+enum Secrets {
+    /// 32 random bytes, base64url without padding.
+    static func random(bytes: Int = 32) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let data = Data((0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func digest(_ secret: String) -> [UInt8] {
+        Array(SHA256.hash(data: Data(secret.utf8)))
+    }
+
+    /// A six-digit code, uniformly drawn.
+    static func sixDigitCode() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(format: "%06d", Int.random(in: 0..<1_000_000, using: &generator))
+    }
+}

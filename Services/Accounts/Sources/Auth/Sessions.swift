@@ -1,0 +1,87 @@
+import Foundation
+import Hummingbird
+import KefuCore
+import KefuModels
+import PostgresNIO
+
+/// `{ "access_token", "refresh_token", "expires_in", "token_type": "Bearer" }`
+struct TokenResponse: ResponseEncodable, Codable, Sendable {
+    let accessToken: String
+    let refreshToken: String?
+    let expiresIn: Int
+    let tokenType: String
+}
+
+/// A refresh token as handed out: `kefu_rt.<tenant>.<token id>.<secret>`. The tenant and id
+/// locate the row (inside the tenant's row-level security); only the secret's digest is stored.
+struct RefreshToken {
+    static let prefix = "kefu_rt"
+    let tenant: TenantID
+    let id: UUID
+    let secret: String
+
+    var string: String { "\(Self.prefix).\(tenant).\(id.uuidString.lowercased()).\(secret)" }
+
+    init(tenant: TenantID, id: UUID, secret: String) {
+        self.tenant = tenant
+        self.id = id
+        self.secret = secret
+    }
+
+    init?(_ string: String) {
+        let parts = string.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == Self.prefix, let tenant = TenantID(String(parts[1])),
+              let id = UUID(uuidString: String(parts[2])), !parts[3].isEmpty
+        else { return nil }
+        self.init(tenant: tenant, id: id, secret: String(parts[3]))
+    }
+}
+
+extension Accounts {
+    var accessTokenLifetime: TimeInterval { TimeInterval(resources.config.accessTokenLifetime.components.seconds) }
+
+    /// An access token for `employee` in `session`, carrying their current permissions and scopes.
+    func accessToken(tenant: TenantID, employee: EmployeeRecord, access: EffectiveAccess, session: UUID) async throws -> String {
+        try await signer.sign(AccessTokenClaims(
+            subject: .employee(EmployeeID(employee.id)), tenant: tenant, session: session,
+            permissions: access.permissions, scopes: access.scopes, department: employee.departmentID,
+            lifetime: accessTokenLifetime
+        ))
+    }
+
+    /// Starts a sign-in session: a new refresh-token family and its first tokens.
+    func startSession(_ tx: TenantTransaction, employee: EmployeeRecord, access: EffectiveAccess) async throws -> TokenResponse {
+        let family = UUID()
+        let refresh = try await insertRefreshToken(tx, employee: employee.id, family: family)
+        return TokenResponse(
+            accessToken: try await accessToken(tenant: tx.tenantID, employee: employee, access: access, session: family),
+            refreshToken: refresh.string, expiresIn: Int(accessTokenLifetime), tokenType: "Bearer"
+        )
+    }
+
+    func insertRefreshToken(_ tx: TenantTransaction, employee: UUID, family: UUID) async throws -> RefreshToken {
+        let token = RefreshToken(tenant: tx.tenantID, id: UUID(), secret: Secrets.random())
+        try await tx.query("""
+            INSERT INTO accounts.refresh_tokens (tenant_id, id, family_id, employee_id, secret_hash, expires_at)
+            VALUES (\(tx.tenantID.uuid), \(token.id), \(family), \(employee), \(Secrets.digest(token.secret)),
+                    now() + make_interval(secs => \(settings.refreshTokenLifetime)))
+            """)
+        return token
+    }
+
+    /// Ends every session of `employee` (disable, delete, admin password reset) here and, through
+    /// the event, in every service's revocation list.
+    func revokeAllSessions(_ tx: TenantTransaction, employee: UUID, reason: String) async throws {
+        try await tx.query("""
+            UPDATE accounts.refresh_tokens SET revoked_at = now() WHERE employee_id = \(employee) AND revoked_at IS NULL
+            """)
+        try await tx.publish(EmployeeCredentialsRevoked(employeeId: EmployeeID(employee), reason: reason, revokedAt: Date()))
+    }
+
+    func revokeSession(_ tx: TenantTransaction, employee: UUID, family: UUID) async throws {
+        try await tx.query("""
+            UPDATE accounts.refresh_tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL
+            """)
+        try await tx.publish(SessionRevoked(employeeId: EmployeeID(employee), sessionId: family))
+    }
+}
