@@ -13,6 +13,8 @@ public enum TestEnvironment {
     public static let migrationDatabaseURL = ProcessInfo.processInfo.environment["KEFU_TEST_MIGRATION_DATABASE_URL"]
         ?? "postgres://kefu_owner:kefu_owner@127.0.0.1:5434/kefu"
 
+    public static let platformToken = "test-platform-token-0123456789"
+
     /// The repository's `schema/` folder, found from this file so tests run from any directory.
     public static let schemaDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -36,6 +38,9 @@ public enum TestEnvironment {
         config.jwtPublicKeyFiles = [try await TestKeys.shared.publicKeyFile]
         config.jwtPrivateKeyFile = try await TestKeys.shared.privateKeyFile
         config.eventPollInterval = .seconds(1)
+        config.platformToken = platformToken
+        // bcrypt's cheapest cost: the tests check behaviour, make bench measures the real cost.
+        config.environment["KEFU_BCRYPT_COST"] = "4"
         return config
     }
 

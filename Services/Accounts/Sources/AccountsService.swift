@@ -10,7 +10,7 @@ public enum AccountsService: KefuServiceDefinition {
     public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
 
     public static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {
-        let accounts = try await Accounts(resources: resources, settings: AccountsSettings())
+        let accounts = try await Accounts(resources: resources, settings: AccountsSettings(environment: resources.config.environment))
         PlatformController(accounts: accounts).addRoutes(to: router)
         AuthController(accounts: accounts).addRoutes(to: router)
         PasswordsController(accounts: accounts).addRoutes(to: router)

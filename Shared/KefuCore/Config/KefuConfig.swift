@@ -23,6 +23,8 @@ public struct KefuConfig: Sendable {
     public var eventPollInterval: Duration
     /// Lifetime of access tokens; also how far back each process replays credential revocations.
     public var accessTokenLifetime: Duration
+    /// The environment this was read from: services read their own settings from it too.
+    public var environment: [String: String]
     /// The platform operator's bearer token (creates and suspends tenants); nil disables those routes.
     public var platformToken: String?
 
@@ -30,6 +32,7 @@ public struct KefuConfig: Sendable {
         func value(_ name: String, _ fallback: String) -> String {
             environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
         }
+        self.environment = environment
         let dataDirectory = value("KEFU_DATA_DIR", ".data")
         databaseURL = value("KEFU_DATABASE_URL", "postgres://kefu_app:kefu_app@127.0.0.1:5433/kefu")
         migrationDatabaseURL = value("KEFU_MIGRATION_DATABASE_URL", "postgres://kefu_owner:kefu_owner@127.0.0.1:5433/kefu")

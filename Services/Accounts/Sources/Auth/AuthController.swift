@@ -127,10 +127,10 @@ struct AuthController {
                 SELECT family_id, employee_id, secret_hash, expires_at > now(), rotated_at IS NOT NULL, revoked_at IS NOT NULL
                 FROM accounts.refresh_tokens WHERE id = \(token.id) FOR UPDATE
                 """)
-            var found: (UUID, UUID, [UInt8], Bool, Bool, Bool)?
-            for try await row in rows.decode((UUID, UUID, [UInt8], Bool, Bool, Bool).self) { found = row }
+            var found: (UUID, UUID, ByteBuffer, Bool, Bool, Bool)?
+            for try await row in rows.decode((UUID, UUID, ByteBuffer, Bool, Bool, Bool).self) { found = row }
             guard let (family, employeeID, hash, live, rotated, revoked) = found,
-                  constantTimeEquals(hash, Secrets.digest(token.secret)) else { return .failure(invalid) }
+                  Secrets.matches(hash, token.secret) else { return .failure(invalid) }
             if rotated && !revoked {
                 // A rotated token came back: someone else holds a copy. End the whole family.
                 try await accounts.revokeSession(tx, employee: employeeID, family: family)
@@ -175,14 +175,12 @@ struct AuthController {
         let invalid = Problem(.unauthorized, code: "invalid_api_key", detail: "The API key is invalid or revoked.")
         guard let key = ApiKeySecret(body.apiKey), try await accounts.tenantIsActive(key.tenant) else { throw invalid }
         let permissions = try await accounts.database.withTenant(key.tenant) { tx -> [String]? in
-            let rows = try await tx.query("""
-                UPDATE accounts.api_keys SET last_used_at = now()
-                WHERE id = \(key.id) AND revoked_at IS NULL RETURNING secret_hash, permissions
-                """)
-            for try await (hash, permissions) in rows.decode(([UInt8], [String]).self) {
-                return constantTimeEquals(hash, Secrets.digest(key.secret)) ? permissions : nil
-            }
-            return nil
+            let rows = try await tx.query("SELECT secret_hash, permissions FROM accounts.api_keys WHERE id = \(key.id) AND revoked_at IS NULL")
+            var found: (ByteBuffer, [String])?
+            for try await row in rows.decode((ByteBuffer, [String]).self) { found = row }
+            guard let (hash, permissions) = found, Secrets.matches(hash, key.secret) else { return nil }
+            try await tx.query("UPDATE accounts.api_keys SET last_used_at = now() WHERE id = \(key.id)")
+            return permissions
         }
         guard let permissions else { throw invalid }
         let token = try await accounts.signer.sign(AccessTokenClaims(

@@ -1,6 +1,7 @@
 import Foundation
 import KefuCore
 import KefuModels
+import NIOCore
 
 /// One-time six-digit codes sent by SMS: the second factor at sign-in and "forgot password".
 /// A code expires after five minutes, works once, and allows a few attempts.
@@ -22,14 +23,14 @@ extension Accounts {
         try await tx.query("""
             INSERT INTO accounts.phone_challenges (tenant_id, id, employee_id, purpose, code_hash, expires_at)
             VALUES (\(tx.tenantID.uuid), \(challenge.id), \(employee.id), \(purpose),
-                    \(Self.codeDigest(challenge: challenge.id, code: challenge.code)), now() + make_interval(secs => \(settings.phoneCodeLifetime)))
+                    \(Secrets.digest(Self.codeSecret(challenge: challenge.id, code: challenge.code))), now() + make_interval(secs => \(settings.phoneCodeLifetime)))
             """)
         return challenge
     }
 
     /// Bound to the challenge, so a code cannot be replayed against another one.
-    static func codeDigest(challenge: UUID, code: String) -> [UInt8] {
-        Secrets.digest("\(challenge.uuidString.lowercased()):\(code)")
+    static func codeSecret(challenge: UUID, code: String) -> String {
+        "\(challenge.uuidString.lowercased()):\(code)"
     }
 
     /// Sends the code; call after the challenge's transaction committed.
@@ -44,11 +45,11 @@ extension Accounts {
             SELECT employee_id, code_hash, attempts, expires_at > now(), consumed_at IS NOT NULL
             FROM accounts.phone_challenges WHERE id = \(id) AND purpose = \(purpose) FOR UPDATE
             """)
-        for try await (employee, hash, attempts, live, consumed) in rows.decode((UUID, [UInt8], Int, Bool, Bool).self) {
+        for try await (employee, hash, attempts, live, consumed) in rows.decode((UUID, ByteBuffer, Int, Bool, Bool).self) {
             guard live, !consumed, attempts < settings.phoneCodeAttempts else {
                 return .failed(Problem(.unauthorized, code: "code_expired", detail: "This code has expired or was used; start again."))
             }
-            guard constantTimeEquals(hash, Self.codeDigest(challenge: id, code: code)) else {
+            guard Secrets.matches(hash, Self.codeSecret(challenge: id, code: code)) else {
                 try await tx.query("UPDATE accounts.phone_challenges SET attempts = attempts + 1 WHERE id = \(id)")
                 return .failed(Problem(.unauthorized, code: "invalid_code", detail: "The code is wrong."))
             }

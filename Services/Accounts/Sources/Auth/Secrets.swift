@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import KefuCore
+import NIOCore
 
 /// Random secrets and their stored form. Secrets are shown once; only their SHA-256 is kept
 /// (they are long and random, so a slow hash adds nothing).
@@ -12,8 +14,14 @@ enum Secrets {
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
-    static func digest(_ secret: String) -> [UInt8] {
-        Array(SHA256.hash(data: Data(secret.utf8)))
+    /// SHA-256 as a `ByteBuffer`, which postgres-nio binds and reads as `bytea`.
+    static func digest(_ secret: String) -> ByteBuffer {
+        ByteBuffer(bytes: SHA256.hash(data: Data(secret.utf8)))
+    }
+
+    /// Compares a stored digest with the digest of a presented secret in constant time.
+    static func matches(_ stored: ByteBuffer, _ secret: String) -> Bool {
+        constantTimeEquals(stored.readableBytesView, digest(secret).readableBytesView)
     }
 
     /// A six-digit code, uniformly drawn.

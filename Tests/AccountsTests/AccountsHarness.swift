@@ -1,0 +1,155 @@
+import Accounts
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KefuCore
+import KefuModels
+import KefuTestSupport
+import Testing
+
+/// An accounts service under test (real Postgres, real SMS gateway over HTTP) and helpers that
+/// speak its API the way a client would.
+struct AccountsHarness: Sendable {
+    let client: any TestClientProtocol
+    let sms: SMSInbox
+
+    static func run(
+        environment: [String: String] = [:], _ body: @escaping @Sendable (AccountsHarness) async throws -> Void
+    ) async throws {
+        try await withSMSGateway { url, inbox in
+            var config = try await TestEnvironment.config(for: .accounts)
+            config.environment["KEFU_SMS_WEBHOOK_URL"] = url
+            config.environment.merge(environment) { $1 }
+            let app = try await buildApplication(AccountsService.self, config: config, logger: TestEnvironment.logger)
+            try await app.test(.router) { client in
+                try await body(AccountsHarness(client: client, sms: inbox))
+            }
+        }
+    }
+
+    // MARK: Requests
+
+    struct Reply: Sendable {
+        let status: HTTPResponse.Status
+        let headers: HTTPFields
+        let body: Data
+
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+        var code: String? { json["code"] as? String }
+        var data: [[String: Any]] { json["data"] as? [[String: Any]] ?? [] }
+        var fields: [String] { (json["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String } }
+        func string(_ key: String) -> String? { json[key] as? String }
+    }
+
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil) async throws -> Reply {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer?
+        if let json {
+            headers[.contentType] = "application/json"
+            body = ByteBuffer(data: try JSONSerialization.data(withJSONObject: json))
+        }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+            Reply(status: response.status, headers: response.headers, body: Data(buffer: response.body))
+        }
+    }
+
+    // MARK: Tenants and sign-in
+
+    struct Tenant: Sendable {
+        let id: String
+        let slug: String
+        let adminID: String
+        let adminAccount: String
+        let adminPhone: String
+        let adminToken: String
+    }
+
+    static let password = "Secret123"
+
+    func createTenant(seats: Int = 20) async throws -> Tenant {
+        let slug = "t-" + UUID().uuidString.prefix(12).lowercased()
+        let phone = "138" + String(Int.random(in: 10_000_000...99_999_999))
+        let created = try await call(.post, "/v1/platform/tenants", token: TestEnvironment.platformToken, json: [
+            "slug": slug, "name": "Tenant \(slug)", "seat_limit": seats,
+            "admin": ["account": "admin", "password": Self.password, "display_name": "Admin", "phone": phone],
+        ])
+        try #require(created.status == .created, "\(String(decoding: created.body, as: UTF8.self))")
+        let tenant = created.json["tenant"] as! [String: Any]
+        let admin = created.json["admin"] as! [String: Any]
+        let token = try await signInWithSecondFactor(slug: slug, account: "admin", password: Self.password, phone: phone)
+        return Tenant(
+            id: tenant["id"] as! String, slug: slug, adminID: admin["id"] as! String, adminAccount: "admin",
+            adminPhone: phone, adminToken: token.accessToken
+        )
+    }
+
+    struct Tokens: Sendable {
+        let accessToken: String
+        let refreshToken: String
+    }
+
+    func signIn(slug: String, account: String, password: String = AccountsHarness.password) async throws -> Reply {
+        try await call(.post, "/v1/auth/login", json: ["tenant": slug, "account": account, "password": password])
+    }
+
+    func signInWithSecondFactor(slug: String, account: String, password: String, phone: String) async throws -> Tokens {
+        let login = try await signIn(slug: slug, account: account, password: password)
+        try #require(login.status == .ok && login.json["mfa_required"] as? Bool == true, "\(login.status) \(String(decoding: login.body, as: UTF8.self))")
+        let code = try await sms.code(for: phone)
+        let verified = try await call(.post, "/v1/auth/mfa", json: [
+            "tenant": slug, "challenge_id": login.string("challenge_id")!, "code": code,
+        ])
+        try #require(verified.status == .ok, "\(verified.json)")
+        return Tokens(accessToken: verified.string("access_token")!, refreshToken: verified.string("refresh_token")!)
+    }
+
+    /// An employee holding a new role with exactly `permissions` (none sensitive, so no second
+    /// factor), signed in.
+    func employee(
+        in tenant: Tenant, permissions: [String], organisation: String = "company", departmentID: String? = nil,
+        account: String? = nil, phone: String? = nil, hidePhone: Bool = false
+    ) async throws -> (id: String, account: String, token: String, refreshToken: String) {
+        let account = account ?? "e" + UUID().uuidString.prefix(8).lowercased()
+        var roleIDs: [String] = []
+        if !permissions.isEmpty {
+            let role = try await call(.post, "/v1/roles", token: tenant.adminToken, json: [
+                "name": String(account.prefix(10)), "permissions": permissions,
+                "data_scopes": ["customers": ["mine"], "organisation": organisation],
+            ])
+            try #require(role.status == .created, "\(role.json)")
+            roleIDs = [role.string("id")!]
+        }
+        var body: [String: Any] = [
+            "account": account, "password": Self.password, "display_name": "Employee \(account)", "role_ids": roleIDs,
+            "hide_phone": hidePhone,
+        ]
+        if let departmentID { body["department_id"] = departmentID }
+        if let phone { body["phone"] = phone }
+        let created = try await call(.post, "/v1/employees", token: tenant.adminToken, json: body)
+        try #require(created.status == .created, "\(created.json)")
+        let login = try await signIn(slug: tenant.slug, account: account)
+        try #require(login.status == .ok && login.string("access_token") != nil, "\(login.json)")
+        return (created.string("id")!, account, login.string("access_token")!, login.string("refresh_token")!)
+    }
+
+    func department(in tenant: Tenant, name: String, parent: String? = nil) async throws -> String {
+        var body: [String: Any] = ["name": name]
+        if let parent { body["parent_id"] = parent }
+        let created = try await call(.post, "/v1/departments", token: tenant.adminToken, json: body)
+        try #require(created.status == .created, "\(created.json)")
+        return created.string("id")!
+    }
+
+    /// Waits until the revocation event has reached this process's list (it travels through the
+    /// outbox and NOTIFY, so it takes a moment).
+    func eventually(_ condition: @Sendable () async throws -> Bool) async throws -> Bool {
+        for _ in 0..<100 {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// A real HTTP server standing in for a tenant's SMS gateway: accounts POSTs one-time codes to
+/// it exactly as it would in production, and tests read them from its inbox.
+public actor SMSInbox {
+    public struct Message: Sendable, Decodable {
+        public let tenantId: String
+        public let phone: String
+        public let message: String
+    }
+
+    public private(set) var messages: [Message] = []
+
+    func receive(_ message: Message) { messages.append(message) }
+
+    /// The six-digit code of the newest message to `phone`, waiting briefly for it to arrive.
+    public func code(for phone: String) async throws -> String {
+        for _ in 0..<100 {
+            if let message = messages.last(where: { $0.phone == phone }),
+               let range = message.message.range(of: #"\b[0-9]{6}\b"#, options: .regularExpression) {
+                return String(message.message[range])
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw SMSGatewayError.noMessage(phone)
+    }
+}
+
+enum SMSGatewayError: Error { case noMessage(String), noPort }
+
+/// Runs the gateway for the duration of `body`, passing its URL and inbox.
+public func withSMSGateway<T: Sendable>(_ body: @Sendable (String, SMSInbox) async throws -> T) async throws -> T {
+    let inbox = SMSInbox()
+    let router = Router()
+    router.post("/sms") { request, context -> HTTPResponse.Status in
+        let buffer = try await request.body.collect(upTo: 1 << 16)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        await inbox.receive(try decoder.decode(SMSInbox.Message.self, from: Data(buffer: buffer)))
+        return .noContent
+    }
+    let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+    var logger = Logger(label: "sms-gateway")
+    logger.logLevel = .error
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
+        logger: logger
+    )
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await app.run() }
+        defer { group.cancelAll() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else { throw SMSGatewayError.noPort }
+        return try await body("http://127.0.0.1:\(port)/sms", inbox)
+    }
+}
