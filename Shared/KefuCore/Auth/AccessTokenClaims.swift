@@ -47,8 +47,9 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
         self.sid = session?.uuidString.lowercased()
         self.iss = IssuerClaim(value: Self.issuer)
         self.aud = AudienceClaim(value: [Self.audience])
-        // Whole seconds: JWT times are NumericDate, and revocation compares against them.
-        self.iat = IssuedAtClaim(value: Date(timeIntervalSince1970: issuedAt.timeIntervalSince1970.rounded(.down)))
+        // Fractional seconds (NumericDate allows them): a revocation and a new sign-in within the
+        // same second must still be told apart.
+        self.iat = IssuedAtClaim(value: issuedAt)
         self.exp = ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime))
         self.jti = IDClaim(value: tokenID)
         self.perms = permissions.map(\.rawValue).sorted()

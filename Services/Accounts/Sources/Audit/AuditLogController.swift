@@ -51,9 +51,9 @@ struct AuditLogController {
                 SELECT id, at, actor_type, actor_id, action, target_type, target_id, before::text, after::text, ip, request_id
                 FROM accounts.audit_log
                 WHERE id < \(before)
-                  AND (\(action) IS NULL OR action = \(action)) AND (\(actor ?? nil) IS NULL OR actor_id = \(actor ?? nil))
-                  AND (\(targetType) IS NULL OR target_type = \(targetType)) AND (\(targetID) IS NULL OR target_id = \(targetID))
-                  AND (\(from) IS NULL OR at >= \(from)) AND (\(to) IS NULL OR at < \(to))
+                  AND (\(action)::text IS NULL OR action = \(action)) AND (\(actor ?? nil)::uuid IS NULL OR actor_id = \(actor ?? nil))
+                  AND (\(targetType)::text IS NULL OR target_type = \(targetType)) AND (\(targetID)::text IS NULL OR target_id = \(targetID))
+                  AND (\(from)::timestamptz IS NULL OR at >= \(from)) AND (\(to)::timestamptz IS NULL OR at < \(to))
                 ORDER BY id DESC LIMIT \(page.limit + 1)
                 """)
             var entries: [Entry] = []

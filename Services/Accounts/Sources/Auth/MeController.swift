@@ -79,7 +79,7 @@ struct MeController {
                 """)
             try await tx.query("""
                 UPDATE accounts.refresh_tokens SET revoked_at = now()
-                WHERE employee_id = \(employee.id) AND revoked_at IS NULL AND family_id IS DISTINCT FROM \(principal.sessionID)
+                WHERE employee_id = \(employee.id) AND revoked_at IS NULL AND family_id IS DISTINCT FROM \(principal.sessionID)::uuid
                 """)
             try await tx.audit(actor, action: "employee.password_changed", targetType: "employee", targetID: employee.id.uuidString.lowercased())
         }

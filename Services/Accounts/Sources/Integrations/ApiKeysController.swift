@@ -131,7 +131,7 @@ extension TenantTransaction {
     func apiKeys(id: UUID? = nil, createdBefore: Date = .distantFuture, limit: Int = 1000) async throws -> [ApiKeysController.ApiKeyView] {
         let rows = try await query("""
             SELECT id, name, permissions, created_by, created_at, last_used_at, revoked_at FROM accounts.api_keys
-            WHERE (\(id) IS NULL OR id = \(id)) AND created_at < \(createdBefore)
+            WHERE (\(id)::uuid IS NULL OR id = \(id)) AND created_at < \(createdBefore)
             ORDER BY created_at DESC LIMIT \(limit)
             """)
         var views: [ApiKeysController.ApiKeyView] = []

@@ -166,7 +166,7 @@ extension TenantTransaction {
     func webhooks(id: UUID? = nil, createdAfter: Date = .distantPast, limit: Int = 1000) async throws -> [WebhooksController.WebhookView] {
         let rows = try await query("""
             SELECT id, url, event_types, enabled, description, created_at, updated_at FROM accounts.webhooks
-            WHERE (\(id) IS NULL OR id = \(id)) AND created_at > \(createdAfter)
+            WHERE (\(id)::uuid IS NULL OR id = \(id)) AND created_at > \(createdAfter)
             ORDER BY created_at LIMIT \(limit)
             """)
         var views: [WebhooksController.WebhookView] = []

@@ -170,7 +170,7 @@ extension TenantTransaction {
             SELECT d.id, d.name, d.parent_id, d.created_at, d.updated_at,
                    (SELECT count(*)::int FROM accounts.employees e WHERE e.department_id = d.id AND e.status <> 'deleted')
             FROM accounts.departments d JOIN tree ON tree.id = d.id
-            WHERE \(id) IS NULL OR d.id = \(id)
+            WHERE \(id)::uuid IS NULL OR d.id = \(id)
             ORDER BY tree.path
             """)
         var views: [DepartmentsController.DepartmentView] = []

@@ -97,9 +97,9 @@ struct EmployeesController {
             let records = try await EmployeeRecord.decode(tx.query("""
                 SELECT \(unescaped: EmployeeRecord.columns) FROM accounts.employees
                 WHERE (\(reach.isWholeCompany) OR department_id = ANY(\(reach.departments ?? [])) OR id = \(reach.selfID))
-                  AND (\(status) IS NULL AND status <> 'deleted' OR status = \(status))
-                  AND (\(department) IS NULL OR department_id = \(department))
-                  AND (\(search) IS NULL OR lower(account) LIKE \(search) OR lower(display_name) LIKE \(search))
+                  AND (\(status)::text IS NULL AND status <> 'deleted' OR status = \(status))
+                  AND (\(department)::uuid IS NULL OR department_id = \(department))
+                  AND (\(search)::text IS NULL OR lower(account) LIKE \(search) OR lower(display_name) LIKE \(search))
                   AND lower(account) > \(after)
                 ORDER BY lower(account) LIMIT \(page.limit + 1)
                 """))
