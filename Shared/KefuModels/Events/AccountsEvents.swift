@@ -34,7 +34,7 @@ public struct EmployeeSnapshot: Codable, Sendable, Equatable {
     public let employeeId: EmployeeID
     public let account: String
     public let displayName: String
-    public let departmentId: UUID?
+    @LowercaseUUID public var departmentId: UUID?
     public let status: String
     public init(employeeId: EmployeeID, account: String, displayName: String, departmentId: UUID?, status: String) {
         self.employeeId = employeeId
@@ -72,7 +72,7 @@ public struct EmployeeStatusChanged: KefuEvent {
 public struct EmployeeRolesChanged: KefuEvent {
     public static let eventType = "employee.roles_changed"
     public let employeeId: EmployeeID
-    public let roleIds: [UUID]
+    @LowercaseUUID public var roleIds: [UUID]
     public init(employeeId: EmployeeID, roleIds: [UUID]) {
         self.employeeId = employeeId
         self.roleIds = roleIds
@@ -83,7 +83,7 @@ public struct EmployeeRolesChanged: KefuEvent {
 /// moves owned customers and follow-ups; routing moves open conversations.
 public struct EmployeeBusinessTransferred: KefuEvent {
     public static let eventType = "employee.business_transferred"
-    public let handoverId: UUID
+    @LowercaseUUID public var handoverId: UUID
     public let fromEmployeeId: EmployeeID
     public let toEmployeeId: EmployeeID
     public let note: String?
@@ -97,9 +97,9 @@ public struct EmployeeBusinessTransferred: KefuEvent {
 
 public struct DepartmentChanged: KefuEvent {
     public static let eventType = "department.changed"
-    public let departmentId: UUID
+    @LowercaseUUID public var departmentId: UUID
     public let name: String?
-    public let parentId: UUID?
+    @LowercaseUUID public var parentId: UUID?
     /// False when the department was deleted.
     public let exists: Bool
     public init(departmentId: UUID, name: String?, parentId: UUID?, exists: Bool) {
@@ -112,7 +112,7 @@ public struct DepartmentChanged: KefuEvent {
 
 public struct RoleChanged: KefuEvent {
     public static let eventType = "role.changed"
-    public let roleId: UUID
+    @LowercaseUUID public var roleId: UUID
     public let name: String?
     public let permissions: [String]
     /// False when the role was deleted.

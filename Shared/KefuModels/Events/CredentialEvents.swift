@@ -35,7 +35,7 @@ public struct EmployeeCredentialsRevoked: KefuEvent {
 public struct SessionRevoked: KefuEvent {
     public static let eventType = "auth.session_revoked"
     public let employeeId: EmployeeID
-    public let sessionId: UUID
+    @LowercaseUUID public var sessionId: UUID
     public init(employeeId: EmployeeID, sessionId: UUID) {
         self.employeeId = employeeId
         self.sessionId = sessionId

@@ -16,7 +16,7 @@ struct AuditLogController {
         let id: Int64
         let at: Date
         let actorType: String
-        let actorId: UUID?
+        @LowercaseUUID var actorId: UUID?
         let action: String
         let targetType: String?
         let targetId: String?

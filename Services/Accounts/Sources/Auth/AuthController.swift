@@ -29,7 +29,7 @@ struct AuthController {
         var expiresIn: Int?
         var tokenType: String?
         var mfaRequired: Bool
-        var challengeId: UUID?
+        @LowercaseUUID var challengeId: UUID?
         var phoneHint: String?
     }
 

@@ -19,7 +19,7 @@ struct MeController {
             let name: String
         }
         struct Role: Encodable {
-            let id: UUID
+            @LowercaseUUID var id: UUID
             let name: String
         }
         let employee: EmployeeView

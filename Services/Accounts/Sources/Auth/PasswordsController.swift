@@ -19,7 +19,7 @@ struct PasswordsController {
     }
 
     struct AdminResetResponse: ResponseEncodable {
-        let reset: [UUID]
+        @LowercaseUUID var reset: [UUID]
     }
 
     /// Sets one password for the listed employees (within the caller's scope) and ends their sessions.
@@ -55,7 +55,7 @@ struct PasswordsController {
     }
 
     struct ForgotResponse: ResponseEncodable {
-        let challengeId: UUID
+        @LowercaseUUID var challengeId: UUID
         let expiresIn: Int
     }
 

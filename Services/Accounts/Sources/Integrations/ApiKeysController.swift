@@ -40,10 +40,10 @@ struct ApiKeysController {
     }
 
     struct ApiKeyView: ResponseEncodable, Codable, Sendable {
-        let id: UUID
+        @LowercaseUUID var id: UUID
         let name: String
         let permissions: [String]
-        let createdBy: UUID
+        @LowercaseUUID var createdBy: UUID
         let createdAt: Date
         let lastUsedAt: Date?
         let revokedAt: Date?

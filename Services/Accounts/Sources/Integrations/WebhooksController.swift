@@ -19,7 +19,7 @@ struct WebhooksController {
     }
 
     struct WebhookView: ResponseEncodable, Codable, Sendable {
-        let id: UUID
+        @LowercaseUUID var id: UUID
         let url: String
         let eventTypes: [String]
         let enabled: Bool

@@ -17,9 +17,9 @@ struct DepartmentsController {
     }
 
     struct DepartmentView: ResponseEncodable, Codable, Sendable {
-        let id: UUID
+        @LowercaseUUID var id: UUID
         let name: String
-        let parentId: UUID?
+        @LowercaseUUID var parentId: UUID?
         let employeeCount: Int
         let createdAt: Date
         let updatedAt: Date

@@ -43,17 +43,17 @@ struct EmployeeInput: Sendable {
 /// An employee as the API shows it. The phone is left out when the employee hides it from
 /// others (DOMAIN.md: "hide phone on the profile card").
 struct EmployeeView: ResponseEncodable, Codable, Sendable, Equatable {
-    let id: UUID
+    @LowercaseUUID var id: UUID
     let account: String
     let displayName: String
-    let departmentId: UUID?
+    @LowercaseUUID var departmentId: UUID?
     let position: String?
     let phone: String?
     let email: String?
     let avatarUrl: String?
     let hidePhone: Bool
     let status: String
-    let roleIds: [UUID]
+    @LowercaseUUID var roleIds: [UUID]
     let createdAt: Date
     let updatedAt: Date
 }

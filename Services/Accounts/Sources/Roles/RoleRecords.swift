@@ -6,7 +6,7 @@ import PostgresNIO
 
 /// A role as the API shows it.
 struct RoleView: ResponseEncodable, Codable, Sendable, Equatable {
-    let id: UUID
+    @LowercaseUUID var id: UUID
     let name: String
     let kind: String
     let permissions: [String]
