@@ -17,6 +17,8 @@ public enum AccountsService: KefuServiceDefinition {
         MeController(accounts: accounts).addRoutes(to: router)
         DepartmentsController(accounts: accounts).addRoutes(to: router)
         EmployeesController(accounts: accounts).addRoutes(to: router)
+        HandoverController(accounts: accounts).addRoutes(to: router)
+        OrganisationCSVController(accounts: accounts).addRoutes(to: router)
         RolesController(accounts: accounts).addRoutes(to: router)
         ApiKeysController(accounts: accounts).addRoutes(to: router)
         WebhooksController(accounts: accounts).addRoutes(to: router)
