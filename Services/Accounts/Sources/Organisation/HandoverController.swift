@@ -61,30 +61,33 @@ struct HandoverController {
         return EditedResponse(status: .created, response: view)
     }
 
+    struct Cursor: Codable { let createdAt: Date; let id: UUID }
+
     @Sendable func list(request: Request, context: KefuRequestContext) async throws -> Page<HandoverView> {
         let principal = try context.requirePermission(.enterpriseOrganisation)
         let page = try PageRequest(request: request)
-        let before = try page.cursor(as: Date.self) ?? .distantFuture
+        let after = try page.cursor(as: Cursor.self)
         return try await accounts.database.withTenant(principal.tenantID) { tx in
             let reach = try await tx.reach(of: principal)
-            let all = try await tx.handovers(createdBefore: before, limit: page.limit + 1)
-            // Within an organisation scope, handovers of employees out of reach stay hidden.
-            var visible: [HandoverView] = []
-            for handover in all {
-                let from = try await tx.employee(id: handover.fromEmployeeId, includingDeleted: true)
-                if let from, reach.includes(from) { visible.append(handover) }
-            }
-            return try page.page(from: visible) { $0.createdAt }
+            let handovers = try await tx.handovers(reach: reach, after: after.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
+            return try page.page(from: handovers) { Cursor(createdAt: $0.createdAt, id: $0.id) }
         }
     }
 }
 
 extension TenantTransaction {
-    func handovers(id: UUID? = nil, createdBefore: Date = .distantFuture, limit: Int = 1000) async throws -> [HandoverController.HandoverView] {
+    /// Newest first; within an organisation scope, only handovers from employees in reach.
+    func handovers(
+        id: UUID? = nil, reach: OrganisationReach? = nil, after: (Date, UUID)? = nil, limit: Int = 1000
+    ) async throws -> [HandoverController.HandoverView] {
+        let whole = reach?.isWholeCompany ?? true
         let rows = try await query("""
-            SELECT id, from_employee_id, to_employee_id, note, created_by_type, created_by, created_at FROM accounts.handovers
-            WHERE (\(id)::uuid IS NULL OR id = \(id)) AND created_at < \(createdBefore)
-            ORDER BY created_at DESC LIMIT \(limit)
+            SELECT h.id, h.from_employee_id, h.to_employee_id, h.note, h.created_by_type, h.created_by, h.created_at
+            FROM accounts.handovers h JOIN accounts.employees e ON e.tenant_id = h.tenant_id AND e.id = h.from_employee_id
+            WHERE (\(id)::uuid IS NULL OR h.id = \(id))
+              AND (\(whole) OR e.department_id = ANY(\(reach?.departments ?? [])) OR e.id = \(reach?.selfID)::uuid)
+              AND (\(after?.0)::timestamptz IS NULL OR (h.created_at, h.id) < (\(after?.0)::timestamptz, \(after?.1)::uuid))
+            ORDER BY h.created_at DESC, h.id DESC LIMIT \(limit)
             """)
         var views: [HandoverController.HandoverView] = []
         for try await r in rows.decode((UUID, UUID, UUID, String?, String, UUID?, Date).self) {

@@ -93,11 +93,12 @@ struct OrganisationCSVController {
 
     // MARK: Import
 
-    static let importColumns: Set<String> = ["account", "password", "display_name", "department", "position", "phone", "email", "hide_phone", "roles"]
+    /// `status` is accepted and ignored so that an export can be fed back (new employees start active).
+    static let importColumns: Set<String> = ["account", "password", "display_name", "department", "position", "phone", "email", "hide_phone", "roles", "status"]
 
     @Sendable func importEmployees(request: Request, context: KefuRequestContext) async throws -> Report {
         let principal = try context.requirePermission(.enterpriseOrganisation)
-        let sheet = try await readSheet(request, context: context, required: ["account", "password", "display_name"], allowed: Self.importColumns)
+        let sheet = try await readSheet(request, context: context, required: ["account", "display_name"], allowed: Self.importColumns)
         let actor = AuditActor(context: context)
         let directory = try await Directory.load(accounts: accounts, principal: principal)
         var hashes: [String: String] = [:]
@@ -116,8 +117,15 @@ struct OrganisationCSVController {
             )
             if !input.account.isEmpty { EmployeeInput.validateAccount(input.account, field: "account", into: &v) }
             EmployeesController.validateContact(input, into: &v)
-            PasswordHasher.validate(values["password"], field: "password", into: &v)
             let roleIDs = directory.roles(names: values["roles"], into: &v)
+            // An account already there is skipped before its password is even looked at: a re-run,
+            // or an export fed back (which has no passwords), changes nothing.
+            if v.errors.isEmpty, try await accounts.database.withTenant(principal.tenantID, { try await $0.employee(account: input.account) }) != nil {
+                results.append(RowResult(line: line, account: input.account, result: "skipped",
+                                         errors: [FieldError(field: "account", code: "exists", message: "already exists; left as it is")]))
+                continue
+            }
+            PasswordHasher.validate(values["password"].flatMap { $0.isEmpty ? nil : $0 }, field: "password", into: &v)
             guard v.errors.isEmpty else {
                 results.append(RowResult(line: line, account: account, result: "failed", errors: v.errors))
                 continue
@@ -150,7 +158,9 @@ struct OrganisationCSVController {
 
     // MARK: Batch update
 
-    static let updateColumns: Set<String> = ["account", "display_name", "department", "position", "phone", "email", "hide_phone"]
+    /// `roles` and `status` (export columns) are accepted and ignored: roles change through
+    /// `PUT /v1/employees/{id}/roles`, status through enable/disable, each with its own checks.
+    static let updateColumns: Set<String> = ["account", "display_name", "department", "position", "phone", "email", "hide_phone", "roles", "status"]
 
     @Sendable func updateEmployees(request: Request, context: KefuRequestContext) async throws -> Report {
         let principal = try context.requirePermission(.enterpriseOrganisation)
