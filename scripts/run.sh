@@ -12,8 +12,15 @@ export KEFU_MIGRATION_DATABASE_URL="${KEFU_MIGRATION_DATABASE_URL:-postgres://ke
 export KEFU_SCHEMA_DIR="${KEFU_SCHEMA_DIR:-$ROOT/schema}"
 
 ensure_build_tools
+ensure_packages 'command -v python3' python3
 mkdir -p "$DATA_DIR/logs" "$DATA_DIR/run"
 chmod 755 "$DATA_DIR"
+# The platform operator's token: from the environment, else made once and kept under .data.
+if [ -z "${KEFU_PLATFORM_TOKEN:-}" ]; then
+    [ -f "$DATA_DIR/platform-token" ] || (umask 077; openssl rand -hex 24 >"$DATA_DIR/platform-token")
+    KEFU_PLATFORM_TOKEN="$(cat "$DATA_DIR/platform-token")"
+fi
+export KEFU_PLATFORM_TOKEN
 cluster_up "$DATA_DIR/postgres" "$PG_PORT"
 ensure_jwt_keys "$DATA_DIR/keys"
 
@@ -44,6 +51,8 @@ for service in "${SERVICES[@]}"; do
     curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 || die "kefu-$service is not ready after 120 s; see .data/logs/$service.log"
 done
 
+python3 "$ROOT/scripts/seed-demo.py"
+
 echo
 echo "Kefu is running:"
 for service in "${SERVICES[@]}"; do
@@ -51,4 +60,11 @@ for service in "${SERVICES[@]}"; do
 done
 echo "  database   $KEFU_DATABASE_URL"
 echo "             (owner, for migrations: $KEFU_MIGRATION_DATABASE_URL)"
+echo "  platform   KEFU_PLATFORM_TOKEN=$KEFU_PLATFORM_TOKEN"
+echo
+echo "Demo tenant 'demo' (password Demo12345 for everyone):"
+echo "  admin (super admin; its second-factor code is written to .data/logs/accounts.log),"
+echo "  supervisor (客服一部), agent1 (客服一部), agent2 (客服二部). Sign in, e.g.:"
+echo "  curl -s localhost:8081/v1/auth/login -H 'Content-Type: application/json' \\"
+echo "       -d '{\"tenant\":\"demo\",\"account\":\"agent1\",\"password\":\"Demo12345\"}'"
 echo "Stop everything with: make stop"

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Seeds the demo tenant through the public APIs (make run calls it; it does nothing twice).
+
+The demo tenant `demo`: a super admin, a supervisor and two agents in two departments. The
+second factor code of the super admin comes from the development SMS sender, which writes it to
+the accounts log.
+"""
+import json
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ACCOUNTS = f"http://127.0.0.1:{os.environ.get('KEFU_ACCOUNTS_PORT', '8081')}"
+PLATFORM_TOKEN = os.environ["KEFU_PLATFORM_TOKEN"]
+LOG = os.environ.get("KEFU_ACCOUNTS_LOG", ".data/logs/accounts.log")
+PASSWORD = "Demo12345"
+ADMIN_PHONE = "13800000000"
+
+
+def call(method, path, token=None, body=None):
+    request = urllib.request.Request(ACCOUNTS + path, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, data, timeout=30) as response:
+            text = response.read()
+            return response.status, json.loads(text) if text else {}
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def sms_code(phone, after):
+    """The newest code the development SMS sender logged for `phone` after byte offset `after`."""
+    for _ in range(100):
+        with open(LOG, encoding="utf-8", errors="replace") as log:
+            log.seek(after)
+            codes = [m.group(1) for line in log if phone in line for m in [re.search(r"code: (\d{6})", line)] if m]
+        if codes:
+            return codes[-1]
+        time.sleep(0.1)
+    sys.exit(f"no sign-in code for {phone} in {LOG} (is KEFU_SMS_WEBHOOK_URL set? then the code went to your gateway)")
+
+
+def main():
+    status, body = call("POST", "/v1/platform/tenants", PLATFORM_TOKEN, {
+        "slug": "demo", "name": "Demo Company", "seat_limit": 20,
+        "admin": {"account": "admin", "password": PASSWORD, "display_name": "Demo Admin", "phone": ADMIN_PHONE},
+    })
+    if status == 409:
+        print("demo tenant already seeded")
+        return
+    if status != 201:
+        sys.exit(f"creating the demo tenant failed: {status} {body}")
+
+    offset = os.path.getsize(LOG)
+    status, login = call("POST", "/v1/auth/login", body={"tenant": "demo", "account": "admin", "password": PASSWORD})
+    status, tokens = call("POST", "/v1/auth/mfa", body={
+        "tenant": "demo", "challenge_id": login["challenge_id"], "code": sms_code(ADMIN_PHONE, offset),
+    })
+    if status != 200:
+        sys.exit(f"signing in as the demo admin failed: {status} {tokens}")
+    token = tokens["access_token"]
+
+    roles = {role["name"]: role["id"] for role in call("GET", "/v1/roles", token)[1]["data"]}
+    departments = {}
+    for name in ("客服一部", "客服二部"):
+        status, department = call("POST", "/v1/departments", token, {"name": name})
+        departments[name] = department["id"]
+    people = [
+        ("supervisor", "王主管", "客服一部", "客服主管", "13800000001"),
+        ("agent1", "李客服", "客服一部", "在线客服", "13800000002"),
+        ("agent2", "张客服", "客服二部", "在线客服", "13800000003"),
+    ]
+    for account, name, department, role, phone in people:
+        status, created = call("POST", "/v1/employees", token, {
+            "account": account, "password": PASSWORD, "display_name": name, "phone": phone,
+            "department_id": departments[department], "role_ids": [roles[role]],
+        })
+        if status != 201:
+            sys.exit(f"creating {account} failed: {status} {created}")
+    print("seeded the demo tenant")
+
+
+if __name__ == "__main__":
+    main()
