@@ -87,7 +87,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "kefu-bench",
-            dependencies: ["KefuCore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "KefuCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "bench/Sources",
             swiftSettings: swiftSettings
         ),

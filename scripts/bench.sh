@@ -48,3 +48,41 @@ printf '  pgbench -M extended (same SQL)   %10.1f tx/s   (runs: %s, %s)\n' "$ext
 printf '  KefuCore publish                 %10.1f tx/s   (runs: %s, %s)\n' "$kefu" "$k1" "$k2"
 printf '  ratio KefuCore / pgbench prepared  %s   (goal >= 0.60)\n' "$(ratio "$kefu" "$prepared")"
 printf '  ratio KefuCore / pgbench extended  %s\n' "$(ratio "$kefu" "$extended")"
+
+# --- Accounts: authenticated /v1/me against /healthz, sign-in against the bare bcrypt cost ----
+ensure_packages 'command -v wrk' wrk
+ensure_packages 'command -v python3' python3
+swift build -c release --product kefu-accounts
+ensure_jwt_keys "$DATA/keys"
+ACCOUNTS_PORT="${KEFU_BENCH_ACCOUNTS_PORT:-18081}"
+ACCOUNTS_LOG="$DATA/accounts.log"
+export KEFU_PLATFORM_TOKEN="bench-platform-token-$(openssl rand -hex 8)"
+KEFU_ACCOUNTS_PORT="$ACCOUNTS_PORT" KEFU_DATABASE_URL="$APP_URL" KEFU_MIGRATION_DATABASE_URL="$OWNER_URL" \
+    KEFU_SCHEMA_DIR="$ROOT/schema" KEFU_JWT_PRIVATE_KEY_FILE="$DATA/keys/jwt-es256.pem" \
+    KEFU_JWT_PUBLIC_KEY_FILES="$DATA/keys/jwt-es256.pub.pem" KEFU_LOG_LEVEL=notice \
+    "$bin/kefu-accounts" >"$ACCOUNTS_LOG" 2>&1 &
+accounts_pid=$!
+trap 'kill "$accounts_pid" 2>/dev/null || true; cluster_down "$DATA/pg" || true; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$ACCOUNTS_PORT/readyz" >/dev/null 2>&1 && break; sleep 1; done
+KEFU_ACCOUNTS_PORT="$ACCOUNTS_PORT" KEFU_ACCOUNTS_LOG="$ACCOUNTS_LOG" python3 "$ROOT/scripts/seed-demo.py" >/dev/null
+token="$(curl -fsS "http://127.0.0.1:$ACCOUNTS_PORT/v1/auth/login" -H 'Content-Type: application/json' \
+    -d '{"tenant":"demo","account":"agent1","password":"Demo12345"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+
+wrk_rate() { wrk "$@" 2>/dev/null | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
+log "accounts: /healthz and /v1/me, 16 connections, ${SECONDS_PER_RUN}s each, best of two"
+h1="$(wrk_rate -t2 -c16 -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$ACCOUNTS_PORT/healthz")"
+m1="$(wrk_rate -t2 -c16 -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $token" "http://127.0.0.1:$ACCOUNTS_PORT/v1/me")"
+h2="$(wrk_rate -t2 -c16 -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$ACCOUNTS_PORT/healthz")"
+m2="$(wrk_rate -t2 -c16 -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $token" "http://127.0.0.1:$ACCOUNTS_PORT/v1/me")"
+healthz="$(best "$h1" "$h2")"; me="$(best "$m1" "$m2")"
+log "accounts: sign-in (bcrypt cost 12) against bare bcrypt verifies on every core"
+l1="$(wrk_rate -t2 -c8 -d"${SECONDS_PER_RUN}s" -s "$ROOT/bench/login.lua" "http://127.0.0.1:$ACCOUNTS_PORT/v1/auth/login")"
+b1="$("$bin/kefu-bench" bcrypt --cost 12 --seconds "$SECONDS_PER_RUN" | sed -n 's/^bcrypt_verifies_per_second=//p')"
+echo
+echo "Accounts, same server, same run"
+printf '  GET /healthz                     %10.1f req/s   (runs: %s, %s)\n' "$healthz" "$h1" "$h2"
+printf '  GET /v1/me (token + fresh read)  %10.1f req/s   (runs: %s, %s)\n' "$me" "$m1" "$m2"
+printf '  ratio /v1/me / /healthz            %s   (goal >= 0.50)\n' "$(ratio "$me" "$healthz")"
+printf '  bcrypt verify, cost 12, all cores %9.2f /s\n' "$b1"
+printf '  POST /v1/auth/login              %10.2f req/s\n' "$l1"
+printf '  ratio login / bcrypt               %s   (goal >= 0.80)\n' "$(ratio "$l1" "$b1")"

@@ -3,11 +3,15 @@
 //   kefu-bench publish --clients N --seconds S --database-url URL --tenant UUID
 //     Each client loops over one tenant transaction: insert a row, publish an event about it
 //     through KefuCore (outbox + NOTIFY trigger). Prints `publish_tx_per_second=<rate>`.
+//   kefu-bench bcrypt --cost C --seconds S
+//     Verifies a cost-C bcrypt hash on every core, as a sign-in does. Prints `bcrypt_verifies_per_second=<rate>`.
 import Foundation
 import KefuCore
 import KefuModels
 import Logging
 import PostgresNIO
+import HummingbirdBcrypt
+import NIOPosix
 
 struct BenchItemCreated: KefuEvent {
     static let eventType = "bench.item_created"
@@ -22,8 +26,13 @@ func option(_ name: String, _ fallback: String) -> String {
 
 KefuServiceMain.useEventLoopsAsGlobalExecutor()
 
-guard CommandLine.arguments.dropFirst().first == "publish" else {
-    print("usage: kefu-bench publish --clients N --seconds S --database-url URL --tenant UUID")
+let command = CommandLine.arguments.dropFirst().first
+if command == "bcrypt" {
+    try await bcryptBenchmark(cost: UInt8(option("cost", "12")) ?? 12, seconds: Double(option("seconds", "10")) ?? 10)
+    exit(0)
+}
+guard command == "publish" else {
+    print("usage: kefu-bench publish --clients N --seconds S --database-url URL --tenant UUID\n       kefu-bench bcrypt --cost C --seconds S")
     exit(64)
 }
 let clients = Int(option("clients", "4")) ?? 4
@@ -85,4 +94,27 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     let rate = Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     print(String(format: "publish_tx_per_second=%.1f", rate))
     group.cancelAll()
+}
+
+/// The raw cost of a password check: verifies on NIO's blocking pool (one thread per core), the
+/// way accounts runs them.
+func bcryptBenchmark(cost: UInt8, seconds: Double) async throws {
+    let hash = Bcrypt.hash("Demo12345", cost: cost)
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    let start = ContinuousClock.now
+    let count = try await withThrowingTaskGroup(of: Int.self) { group in
+        for _ in 0..<System.coreCount {
+            group.addTask {
+                var count = 0
+                while ContinuousClock.now < deadline {
+                    _ = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify("Demo12345", hash: hash) }
+                    count += 1
+                }
+                return count
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+    let elapsed = ContinuousClock.now - start
+    print(String(format: "bcrypt_verifies_per_second=%.2f", Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)))
 }

@@ -27,13 +27,24 @@ struct EmployeeRecord: Sendable {
     static func decode(_ rows: PostgresRowSequence) async throws -> [EmployeeRecord] {
         var records: [EmployeeRecord] = []
         for try await row in rows {
-            let r = try row.decode((UUID, String, String, UUID?, String?, String?, String?, String?, Bool, String, String, Date, Date).self)
-            records.append(EmployeeRecord(
-                id: r.0, account: r.1, displayName: r.2, departmentID: r.3, position: r.4, phone: r.5, email: r.6,
-                avatarURL: r.7, hidePhone: r.8, status: r.9, passwordHash: r.10, createdAt: r.11, updatedAt: r.12
-            ))
+            var cells = row.makeIterator()
+            records.append(try decode(&cells))
         }
         return records
+    }
+
+    /// The next 13 cells, in `columns` order (a query may select more after them).
+    static func decode(_ cells: inout PostgresRow.Iterator) throws -> EmployeeRecord {
+        func next<T: PostgresDecodable>(_: T.Type) throws -> T {
+            try cells.next()!.decode(T.self, context: .default)
+        }
+        return EmployeeRecord(
+            id: try next(UUID.self), account: try next(String.self), displayName: try next(String.self),
+            departmentID: try next(UUID?.self), position: try next(String?.self), phone: try next(String?.self),
+            email: try next(String?.self), avatarURL: try next(String?.self), hidePhone: try next(Bool.self),
+            status: try next(String.self), passwordHash: try next(String.self), createdAt: try next(Date.self),
+            updatedAt: try next(Date.self)
+        )
     }
 }
 
