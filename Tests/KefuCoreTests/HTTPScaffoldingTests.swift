@@ -176,3 +176,45 @@ extension HTTPFields {
         return fields
     }
 }
+
+/// Revocations reach every service through the outbox, whoever published them.
+@Suite struct RevocationTests {
+    @Test func credentialEventsEndTokensInAnyService() async throws {
+        let tenant = TenantID()
+        let (employee, other) = (EmployeeID(), EmployeeID())
+        let token = try await TestKeys.shared.token(tenant: tenant, employee: employee, permissions: [.enterpriseRoles])
+        let otherToken = try await TestKeys.shared.token(tenant: tenant, employee: other, permissions: [.enterpriseRoles])
+        let app = try await buildApplication(ProbeService.self, config: try await TestEnvironment.config(for: .routing), logger: TestEnvironment.logger)
+        try await app.test(.router) { client in
+            func status(_ token: String) async throws -> HTTPResponse.Status {
+                try await client.execute(uri: "/v1/probe/roles", method: .get, headers: [.authorization: "Bearer \(token)"]) { $0.status }
+            }
+            #expect(try await status(token) == .ok)
+            try await TestEnvironment.withDatabase { database in
+                try await database.withTenant(tenant) { tx in
+                    try await tx.publish(EmployeeCredentialsRevoked(employeeId: employee, reason: "disabled", revokedAt: Date()))
+                }
+            }
+            var revoked = false
+            for _ in 0..<100 where !revoked {
+                revoked = try await status(token) == .unauthorized
+                if !revoked { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(revoked, "the employee's token stops working")
+            #expect(try await status(otherToken) == .ok, "a colleague's does not")
+            // A token issued after the revocation works again.
+            let fresh = try await TestKeys.shared.token(tenant: tenant, employee: employee, permissions: [.enterpriseRoles])
+            #expect(try await status(fresh) == .ok)
+
+            try await TestEnvironment.withDatabase { database in
+                try await database.withTenant(tenant) { tx in try await tx.publish(TenantSuspended(tenantId: tenant)) }
+            }
+            var suspended = false
+            for _ in 0..<100 where !suspended {
+                suspended = try await status(otherToken) == .unauthorized
+                if !suspended { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(suspended, "a suspended tenant's tokens stop working")
+        }
+    }
+}
