@@ -121,7 +121,7 @@ struct AuthController {
         let body = try await request.decode(as: RefreshRequest.self, context: context)
         let actor = AuditActor(context: context)
         let invalid = Problem(.unauthorized, code: "invalid_refresh_token", detail: "The refresh token is invalid, expired or revoked.")
-        guard let token = RefreshToken(body.refreshToken), try await accounts.tenantIsActive(token.tenant) else { throw invalid }
+        guard let token = TenantSecret(body.refreshToken, prefix: TenantSecret.refreshToken), try await accounts.tenantIsActive(token.tenant) else { throw invalid }
         let outcome = try await accounts.database.withTenant(token.tenant) { [accounts] tx -> Result<TokenResponse, Problem> in
             let rows = try await tx.query("""
                 SELECT family_id, employee_id, secret_hash, expires_at > now(), rotated_at IS NOT NULL, revoked_at IS NOT NULL
@@ -173,7 +173,7 @@ struct AuthController {
     @Sendable func exchangeApiKey(request: Request, context: KefuRequestContext) async throws -> TokenResponse {
         let body = try await request.decode(as: ApiKeyTokenRequest.self, context: context)
         let invalid = Problem(.unauthorized, code: "invalid_api_key", detail: "The API key is invalid or revoked.")
-        guard let key = ApiKeySecret(body.apiKey), try await accounts.tenantIsActive(key.tenant) else { throw invalid }
+        guard let key = TenantSecret(body.apiKey, prefix: TenantSecret.apiKey), try await accounts.tenantIsActive(key.tenant) else { throw invalid }
         let permissions = try await accounts.database.withTenant(key.tenant) { tx -> [String]? in
             let rows = try await tx.query("SELECT secret_hash, permissions FROM accounts.api_keys WHERE id = \(key.id) AND revoked_at IS NULL")
             var found: (ByteBuffer, [String])?

@@ -12,28 +12,38 @@ struct TokenResponse: ResponseEncodable, Codable, Sendable {
     let tokenType: String
 }
 
-/// A refresh token as handed out: `kefu_rt.<tenant>.<token id>.<secret>`. The tenant and id
-/// locate the row (inside the tenant's row-level security); only the secret's digest is stored.
-struct RefreshToken {
-    static let prefix = "kefu_rt"
+/// A secret handed out once as `<prefix>.<tenant>.<id>.<secret>`: the tenant and id locate the
+/// row (inside that tenant's row-level security); only the secret's digest is stored. Refresh
+/// tokens are `kefu_rt.…`, API keys `kefu_ak.…`.
+struct TenantSecret {
+    static let refreshToken = "kefu_rt"
+    static let apiKey = "kefu_ak"
+
+    let prefix: String
     let tenant: TenantID
     let id: UUID
     let secret: String
 
-    var string: String { "\(Self.prefix).\(tenant).\(id.uuidString.lowercased()).\(secret)" }
+    var string: String { "\(prefix).\(tenant).\(id.uuidString.lowercased()).\(secret)" }
 
-    init(tenant: TenantID, id: UUID, secret: String) {
+    /// A new random secret for a new row.
+    init(prefix: String, tenant: TenantID, id: UUID = UUID()) {
+        self.prefix = prefix
         self.tenant = tenant
         self.id = id
-        self.secret = secret
+        self.secret = Secrets.random()
     }
 
-    init?(_ string: String) {
+    /// Parses a presented secret; nil when it is not of this kind.
+    init?(_ string: String, prefix: String) {
         let parts = string.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == Self.prefix, let tenant = TenantID(String(parts[1])),
+        guard parts.count == 4, parts[0] == prefix, let tenant = TenantID(String(parts[1])),
               let id = UUID(uuidString: String(parts[2])), !parts[3].isEmpty
         else { return nil }
-        self.init(tenant: tenant, id: id, secret: String(parts[3]))
+        self.prefix = prefix
+        self.tenant = tenant
+        self.id = id
+        self.secret = String(parts[3])
     }
 }
 
@@ -59,8 +69,8 @@ extension Accounts {
         )
     }
 
-    func insertRefreshToken(_ tx: TenantTransaction, employee: UUID, family: UUID) async throws -> RefreshToken {
-        let token = RefreshToken(tenant: tx.tenantID, id: UUID(), secret: Secrets.random())
+    func insertRefreshToken(_ tx: TenantTransaction, employee: UUID, family: UUID) async throws -> TenantSecret {
+        let token = TenantSecret(prefix: TenantSecret.refreshToken, tenant: tx.tenantID)
         try await tx.query("""
             INSERT INTO accounts.refresh_tokens (tenant_id, id, family_id, employee_id, secret_hash, expires_at)
             VALUES (\(tx.tenantID.uuid), \(token.id), \(family), \(employee), \(Secrets.digest(token.secret)),

@@ -3,32 +3,9 @@ import Hummingbird
 import KefuCore
 import KefuModels
 
-/// An API key as handed out: `kefu_ak.<tenant>.<key id>.<secret>`, shown once. Partners
-/// exchange it at `POST /v1/auth/api-key-token` for a short-lived access token.
-struct ApiKeySecret {
-    static let prefix = "kefu_ak"
-    let tenant: TenantID
-    let id: UUID
-    let secret: String
-
-    var string: String { "\(Self.prefix).\(tenant).\(id.uuidString.lowercased()).\(secret)" }
-
-    init(tenant: TenantID, id: UUID, secret: String) {
-        self.tenant = tenant
-        self.id = id
-        self.secret = secret
-    }
-
-    init?(_ string: String) {
-        let parts = string.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == Self.prefix, let tenant = TenantID(String(parts[1])),
-              let id = UUID(uuidString: String(parts[2])), !parts[3].isEmpty
-        else { return nil }
-        self.init(tenant: tenant, id: id, secret: String(parts[3]))
-    }
-}
-
-/// `/v1/api-keys`: named keys scoped to a subset of their creator's permissions.
+/// `/v1/api-keys`: named keys scoped to a subset of their creator's permissions. A key is a
+/// `TenantSecret` (`kefu_ak.…`); partners exchange it at `POST /v1/auth/api-key-token` for a
+/// short-lived access token.
 struct ApiKeysController {
     let accounts: Accounts
 
@@ -75,7 +52,7 @@ struct ApiKeysController {
         try v.throwIfInvalid()
         let permissions = Set(body.permissions!.map(Permission.init(rawValue:)))
         try RolesController.requireGrantable(permissions, by: principal)
-        let secret = ApiKeySecret(tenant: principal.tenantID, id: UUID(), secret: Secrets.random())
+        let secret = TenantSecret(prefix: TenantSecret.apiKey, tenant: principal.tenantID)
         let actor = AuditActor(context: context)
         var view = try await accounts.database.withTenant(principal.tenantID) { tx in
             try await tx.query("""
