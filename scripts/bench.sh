@@ -49,6 +49,13 @@ printf '  KefuCore publish                 %10.1f tx/s   (runs: %s, %s)\n' "$kef
 printf '  ratio KefuCore / pgbench prepared  %s   (goal >= 0.60)\n' "$(ratio "$kefu" "$prepared")"
 printf '  ratio KefuCore / pgbench extended  %s\n' "$(ratio "$kefu" "$extended")"
 
+# --- The condition language: 200 compiled rules for one visitor (goal: under 50 µs) -----------
+log "rules: 200 compiled rules evaluated for one visitor"
+rules_us="$("$bin/kefu-bench" rules --rules 200 | sed -n 's/^rules_evaluation_microseconds=//p')"
+echo
+echo "Condition language"
+printf '  200 rules, one visitor            %8s µs per evaluation   (goal < 50)\n' "$rules_us"
+
 # --- Accounts: authenticated /v1/me against /healthz, sign-in against the bare bcrypt cost ----
 ensure_packages 'command -v wrk' wrk
 ensure_packages 'command -v python3' python3

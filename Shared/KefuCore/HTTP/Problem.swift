@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import KefuModels
 import Hummingbird
 
 /// An RFC 9457 `application/problem+json` error with a stable machine-readable `code` and, for
@@ -95,5 +96,12 @@ extension Problem {
 
     public static func badRequest(code: String, detail: String) -> Problem {
         Problem(.badRequest, code: code, detail: detail)
+    }
+}
+
+extension Problem {
+    /// Invalid rule conditions as a 422 naming each offending path (`conditions[2].op`).
+    public static func invalid(_ conditions: InvalidConditions) -> Problem {
+        validation(conditions.issues.map { FieldError(field: $0.path, code: $0.code, message: $0.message) })
     }
 }
