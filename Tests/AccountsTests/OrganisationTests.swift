@@ -71,6 +71,8 @@ import Testing
             #expect(try await counts() == ["active": 1, "disabled": 0, "deleted": 1, "seats_left": 19])
             let list = try await h.call(.get, "/v1/employees", token: tenant.adminToken)
             #expect(list.data.compactMap { $0["account"] as? String } == ["admin"], "deleted employees leave the default list")
+            #expect(try await h.call(.get, "/v1/employees?q=_", token: tenant.adminToken).data.isEmpty, "search is literal")
+            #expect(try await h.call(.get, "/v1/employees?q=dmi", token: tenant.adminToken).data.count == 1)
             let deleted = try await h.call(.get, "/v1/employees?status=deleted", token: tenant.adminToken)
             #expect(deleted.data.compactMap { $0["account"] as? String } == ["zhang.san"])
             let reused = try await h.call(.post, "/v1/employees", token: tenant.adminToken, json: [

@@ -91,7 +91,12 @@ struct EmployeesController {
             guard let id = UUID(uuidString: String(raw)) else { throw Problem.invalid("department_id", "must be a UUID") }
             return id
         }
-        let search = query["q"].map { "%\(String($0).lowercased())%" }
+        // Matched literally: % and _ typed by the user are not wildcards.
+        let search = query["q"].map { raw in
+            let escaped = String(raw).lowercased()
+                .replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            return "%\(escaped)%"
+        }
         return try await accounts.database.withTenant(principal.tenantID) { tx in
             let reach = try await tx.reach(of: principal)
             let records = try await EmployeeRecord.decode(tx.query("""
