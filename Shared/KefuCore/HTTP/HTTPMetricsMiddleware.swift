@@ -14,6 +14,15 @@ public struct HTTPMetricsMiddleware: RouterMiddleware {
 
     let registry: PrometheusCollectorRegistry
 
+    static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "kefu", subsystem: "http", metricName: "requests", unitName: "total", helpText: "HTTP requests answered")
+    }
+    static var duration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "kefu", subsystem: "http", metricName: "request_duration", unitName: "seconds", helpText: "Time to answer an HTTP request"
+        )
+    }
+
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
     }
@@ -24,13 +33,10 @@ public struct HTTPMetricsMiddleware: RouterMiddleware {
         let route = context.endpointPath ?? "unmatched"
         let method = request.method.rawValue
         registry.makeCounter(
-            name: "kefu_http_requests_total",
-            labels: [("method", method), ("route", route), ("status", String(response.status.code))]
+            descriptor: Self.requests, labels: [("method", method), ("route", route), ("status", String(response.status.code))]
         ).increment()
         registry.makeDurationHistogram(
-            name: "kefu_http_request_duration_seconds",
-            labels: [("method", method), ("route", route)],
-            buckets: Self.buckets
+            descriptor: Self.duration, labels: [("method", method), ("route", route)], buckets: Self.buckets
         ).record(ContinuousClock.now - start)
         return response
     }

@@ -20,8 +20,9 @@ public func buildApplication<S: KefuServiceDefinition>(
     let migrator = Migrator(
         url: try DatabaseURL(config.migrationDatabaseURL), schemaDirectory: config.schemaDirectory, logger: logger
     )
+    let schema = S.name.schema
     app.beforeServerStarts {
-        try await migrator.migrate(scopes: [S.name.schema])
+        try await migrator.migrate(scopes: [schema])
         migrated.markDone()
     }
     app.addServices(try resources.revocationConsumer())
