@@ -81,47 +81,64 @@ struct MeController {
 extension TenantTransaction {
     /// The whole of `/v1/me` in one round trip: it is the most frequent call of every client.
     func me(_ id: UUID) async throws -> MeController.Me? {
-        let rows = try await query("""
-            SELECT \(unescaped: EmployeeRecord.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")),
-                   t.tenant_id, t.slug, t.name,
-                   coalesce(array_agg(r.id ORDER BY r.created_at, r.id) FILTER (WHERE r.id IS NOT NULL), '{}'),
-                   coalesce(array_agg(r.name ORDER BY r.created_at, r.id) FILTER (WHERE r.id IS NOT NULL), '{}'),
-                   coalesce((SELECT array_agg(DISTINCT p) FROM accounts.roles r2 JOIN accounts.employee_roles er2
-                               ON er2.tenant_id = r2.tenant_id AND er2.role_id = r2.id, unnest(r2.permissions) p
-                             WHERE er2.employee_id = e.id), '{}'),
-                   coalesce((SELECT array_agg(DISTINCT c) FROM accounts.roles r2 JOIN accounts.employee_roles er2
-                               ON er2.tenant_id = r2.tenant_id AND er2.role_id = r2.id, unnest(r2.customer_scopes) c
-                             WHERE er2.employee_id = e.id), '{}'),
-                   coalesce(bool_or(r.organisation_scope = 'company'), false)
-            FROM accounts.employees e CROSS JOIN accounts.tenants t
-            LEFT JOIN accounts.employee_roles er ON er.tenant_id = e.tenant_id AND er.employee_id = e.id
-            LEFT JOIN accounts.roles r ON r.tenant_id = er.tenant_id AND r.id = er.role_id
-            WHERE e.id = \(id) AND e.status <> 'deleted'
-            GROUP BY e.tenant_id, e.id, t.tenant_id
-            """)
-        for try await row in rows {
-            var cells = row.makeIterator()
-            let employee = try EmployeeRecord.decode(&cells)
-            func next<T: PostgresDecodable>(_: T.Type) throws -> T { try cells.next()!.decode(T.self, context: .default) }
-            let (tenantID, slug, name) = (try next(UUID.self), try next(String.self), try next(String.self))
-            let (roleIDs, roleNames) = (try next([UUID].self), try next([String].self))
-            let (permissions, customerScopes, company) = (try next([String].self), try next([String].self), try next(Bool.self))
-            let view = EmployeeView(
-                id: employee.id, account: employee.account, displayName: employee.displayName, departmentId: employee.departmentID,
-                position: employee.position, phone: employee.phone, email: employee.email, avatarUrl: employee.avatarURL,
-                hidePhone: employee.hidePhone, status: employee.status, roleIds: roleIDs.sorted { $0.uuidString < $1.uuidString },
-                createdAt: employee.createdAt, updatedAt: employee.updatedAt
-            )
-            return MeController.Me(
-                employee: view, tenant: .init(id: TenantID(tenantID), slug: slug, name: name),
-                roles: zip(roleIDs, roleNames).map { MeController.Me.Role(id: $0, name: $1) },
-                permissions: permissions.sorted(),
-                dataScopes: DataScopes(
-                    customers: Set(customerScopes.compactMap(CustomerDataScope.init(rawValue:))),
-                    organisation: company ? .company : .myDepartment
-                )
-            )
-        }
+        for try await me in try await connection.execute(MeStatement(employee: id), logger: logger) { return me }
         return nil
+    }
+}
+
+/// Prepared: planning this query (row-level security on four tables) costs more than running
+/// it, so it is planned once per connection.
+struct MeStatement: PostgresPreparedStatement {
+    static let name = "accounts_me"
+    static let sql = """
+        SELECT \(EmployeeRecord.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")),
+               t.tenant_id, t.slug, t.name,
+               coalesce(array_agg(r.id ORDER BY r.created_at, r.id) FILTER (WHERE r.id IS NOT NULL), '{}'),
+               coalesce(array_agg(r.name ORDER BY r.created_at, r.id) FILTER (WHERE r.id IS NOT NULL), '{}'),
+               coalesce((SELECT array_agg(DISTINCT p) FROM accounts.roles r2 JOIN accounts.employee_roles er2
+                           ON er2.tenant_id = r2.tenant_id AND er2.role_id = r2.id, unnest(r2.permissions) p
+                         WHERE er2.employee_id = e.id), '{}'),
+               coalesce((SELECT array_agg(DISTINCT c) FROM accounts.roles r2 JOIN accounts.employee_roles er2
+                           ON er2.tenant_id = r2.tenant_id AND er2.role_id = r2.id, unnest(r2.customer_scopes) c
+                         WHERE er2.employee_id = e.id), '{}'),
+               coalesce(bool_or(r.organisation_scope = 'company'), false)
+        FROM accounts.employees e CROSS JOIN accounts.tenants t
+        LEFT JOIN accounts.employee_roles er ON er.tenant_id = e.tenant_id AND er.employee_id = e.id
+        LEFT JOIN accounts.roles r ON r.tenant_id = er.tenant_id AND r.id = er.role_id
+        WHERE e.id = $1 AND e.status <> 'deleted'
+        GROUP BY e.tenant_id, e.id, t.tenant_id
+        """
+    typealias Row = MeController.Me
+
+    let employee: UUID
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(employee)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        var cells = row.makeIterator()
+        let employee = try EmployeeRecord.decode(&cells)
+        func next<T: PostgresDecodable>(_: T.Type) throws -> T { try cells.next()!.decode(T.self, context: .default) }
+        let (tenantID, slug, name) = (try next(UUID.self), try next(String.self), try next(String.self))
+        let (roleIDs, roleNames) = (try next([UUID].self), try next([String].self))
+        let (permissions, customerScopes, company) = (try next([String].self), try next([String].self), try next(Bool.self))
+        let view = EmployeeView(
+            id: employee.id, account: employee.account, displayName: employee.displayName, departmentId: employee.departmentID,
+            position: employee.position, phone: employee.phone, email: employee.email, avatarUrl: employee.avatarURL,
+            hidePhone: employee.hidePhone, status: employee.status, roleIds: roleIDs.sorted { $0.uuidString < $1.uuidString },
+            createdAt: employee.createdAt, updatedAt: employee.updatedAt
+        )
+        return MeController.Me(
+            employee: view, tenant: .init(id: TenantID(tenantID), slug: slug, name: name),
+            roles: zip(roleIDs, roleNames).map { MeController.Me.Role(id: $0, name: $1) },
+            permissions: permissions.sorted(),
+            dataScopes: DataScopes(
+                customers: Set(customerScopes.compactMap(CustomerDataScope.init(rawValue:))),
+                organisation: company ? .company : .myDepartment
+            )
+        )
     }
 }
