@@ -66,7 +66,7 @@ ACCOUNTS_LOG="$DATA/accounts.log"
 export KEFU_PLATFORM_TOKEN="bench-platform-token-$(openssl rand -hex 8)"
 KEFU_ACCOUNTS_PORT="$ACCOUNTS_PORT" KEFU_DATABASE_URL="$APP_URL" KEFU_MIGRATION_DATABASE_URL="$OWNER_URL" \
     KEFU_SCHEMA_DIR="$ROOT/schema" KEFU_JWT_PRIVATE_KEY_FILE="$DATA/keys/jwt-es256.pem" \
-    KEFU_JWT_PUBLIC_KEY_FILES="$DATA/keys/jwt-es256.pub.pem" KEFU_LOG_LEVEL=notice \
+    KEFU_JWT_PUBLIC_KEY_FILES="$DATA/keys/jwt-es256.pub.pem" KEFU_SECRETS_KEY_FILE="$DATA/keys/secrets.key" KEFU_LOG_LEVEL=notice \
     "$bin/kefu-accounts" >"$ACCOUNTS_LOG" 2>&1 &
 accounts_pid=$!
 trap 'kill "$accounts_pid" 2>/dev/null || true; cluster_down "$DATA/pg" || true; rm -rf "$DATA"' EXIT

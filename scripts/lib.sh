@@ -81,6 +81,10 @@ ensure_jwt_keys() {
         (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/jwt-es256.pem")
         openssl pkey -in "$dir/jwt-es256.pem" -pubout -out "$dir/jwt-es256.pub.pem"
     fi
+    # The key that encrypts secrets at rest (webhook signing secrets, channel credentials).
+    if [ ! -f "$dir/secrets.key" ]; then
+        (umask 077; openssl rand -base64 32 >"$dir/secrets.key")
+    fi
 }
 
 service_port() {

@@ -1,4 +1,5 @@
 import Foundation
+import KefuCore
 import KefuTestSupport
 import Testing
 
@@ -154,6 +155,10 @@ import Testing
             let id = created.string("id")!
             let shown = try await h.call(.get, "/v1/webhooks/\(id)", token: tenant.adminToken)
             #expect(shown.json["secret"] == nil)
+            // Encrypted at rest: the row does not hold the secret, yet it can be read back to sign.
+            let stored = try await TestEnvironment.ownerQuery("SELECT sealed_secret FROM accounts.webhooks WHERE id = \(UUID(uuidString: id)!)", as: String.self)
+            #expect(stored.count == 1 && !stored[0].contains(created.string("secret")!))
+            #expect(try SecretBox.load(file: TestEnvironment.secretsKeyFile).open(stored[0]) == created.string("secret"))
             let disabled = try await h.call(.patch, "/v1/webhooks/\(id)", token: tenant.adminToken, json: ["enabled": false, "description": "CRM"])
             #expect(disabled.json["enabled"] as? Bool == false)
             #expect(disabled.string("description") == "CRM")

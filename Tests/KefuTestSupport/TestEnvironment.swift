@@ -15,6 +15,13 @@ public enum TestEnvironment {
 
     public static let platformToken = "test-platform-token-0123456789"
 
+    /// A secrets key made for this test process.
+    public static let secretsKeyFile: String = {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-test-\(UUID()).secrets.key").path
+        try! SecretBox.newKey().write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }()
+
     /// The repository's `schema/` folder, found from this file so tests run from any directory.
     public static let schemaDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -37,6 +44,7 @@ public enum TestEnvironment {
         config.schemaDirectory = schemaDirectory
         config.jwtPublicKeyFiles = [try await TestKeys.shared.publicKeyFile]
         config.jwtPrivateKeyFile = try await TestKeys.shared.privateKeyFile
+        config.secretsKeyFile = secretsKeyFile
         config.eventPollInterval = .seconds(1)
         config.platformToken = platformToken
         // bcrypt's cheapest cost: the tests check behaviour, make bench measures the real cost.

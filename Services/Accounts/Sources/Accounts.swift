@@ -10,6 +10,8 @@ public struct Accounts: Sendable {
     public let signer: TokenSigner
     public let hasher: PasswordHasher
     public let sms: any SMSSender
+    /// Encrypts the secrets accounts must read back (webhook signing secrets).
+    public let secrets: SecretBox
 
     public var database: Database { resources.database }
     public var logger: Logger { resources.logger }
@@ -23,6 +25,7 @@ public struct Accounts: Sendable {
         self.settings = settings
         self.signer = try await TokenSigner(privateKeyPEM: pem)
         self.hasher = PasswordHasher(cost: settings.bcryptCost)
+        self.secrets = try SecretBox.load(file: resources.config.secretsKeyFile)
         if let url = settings.smsWebhookURL {
             self.sms = WebhookSMSSender(url: url, logger: resources.logger)
         } else {

@@ -19,6 +19,8 @@ public struct KefuConfig: Sendable {
     public var jwtPublicKeyFiles: [String]
     /// PEM file of the ES256 key signing access tokens (accounts only).
     public var jwtPrivateKeyFile: String
+    /// Keys encrypting secrets at rest (`SecretBox`): base64, one per line, newest first.
+    public var secretsKeyFile: String
     /// How often an event consumer polls even without a NOTIFY wake-up.
     public var eventPollInterval: Duration
     /// Lifetime of access tokens; also how far back each process replays credential revocations.
@@ -44,6 +46,7 @@ public struct KefuConfig: Sendable {
         jwtPrivateKeyFile = value("KEFU_JWT_PRIVATE_KEY_FILE", "\(dataDirectory)/keys/jwt-es256.pem")
         jwtPublicKeyFiles = value("KEFU_JWT_PUBLIC_KEY_FILES", "\(dataDirectory)/keys/jwt-es256.pub.pem")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        secretsKeyFile = value("KEFU_SECRETS_KEY_FILE", "\(dataDirectory)/keys/secrets.key")
         let pollSeconds = Double(value("KEFU_EVENT_POLL_SECONDS", "5")) ?? 5
         eventPollInterval = .milliseconds(Int(pollSeconds * 1000))
         accessTokenLifetime = .seconds(min(Int(value("KEFU_ACCESS_TOKEN_TTL_SECONDS", "900")) ?? 900, 900))

@@ -81,11 +81,12 @@ struct WebhooksController {
         let (url, description) = try validate(body, creating: true)
         let actor = AuditActor(context: context)
         let secret = Self.newSecret()
+        let sealed = try accounts.secrets.seal(secret)
         var view = try await accounts.database.withTenant(principal.tenantID) { tx in
             let id = UUID()
             try await tx.query("""
-                INSERT INTO accounts.webhooks (tenant_id, id, url, event_types, secret, enabled, description)
-                VALUES (\(tx.tenantID.uuid), \(id), \(url!), \(Array(Set(body.eventTypes!)).sorted()), \(secret), \(body.enabled ?? true), \(description))
+                INSERT INTO accounts.webhooks (tenant_id, id, url, event_types, sealed_secret, enabled, description)
+                VALUES (\(tx.tenantID.uuid), \(id), \(url!), \(Array(Set(body.eventTypes!)).sorted()), \(sealed), \(body.enabled ?? true), \(description))
                 """)
             let view = try await tx.webhooks(id: id)[0]
             try await tx.audit(actor, action: "webhook.created", targetType: "webhook", targetID: id.uuidString.lowercased(), after: view)
@@ -151,9 +152,10 @@ struct WebhooksController {
         let id = try context.parameters.uuid(what: "webhook")
         let actor = AuditActor(context: context)
         let secret = Self.newSecret()
+        let sealed = try accounts.secrets.seal(secret)
         var view = try await accounts.database.withTenant(principal.tenantID) { tx in
             guard try await tx.webhooks(id: id).first != nil else { throw Problem.notFound("webhook") }
-            try await tx.query("UPDATE accounts.webhooks SET secret = \(secret), updated_at = now() WHERE id = \(id)")
+            try await tx.query("UPDATE accounts.webhooks SET sealed_secret = \(sealed), updated_at = now() WHERE id = \(id)")
             try await tx.audit(actor, action: "webhook.secret_rotated", targetType: "webhook", targetID: id.uuidString.lowercased())
             return try await tx.webhooks(id: id)[0]
         }

@@ -1,0 +1,21 @@
+import Foundation
+import KefuCore
+import Testing
+
+@Suite struct SecretBoxTests {
+    @Test func sealsOpensAndRotatesKeys() throws {
+        let (old, new) = (SecretBox.newKey(), SecretBox.newKey())
+        let before = try SecretBox(base64Keys: [old])
+        let sealed = try before.seal("whsec_abc")
+        #expect(!sealed.contains("whsec_abc"))
+        #expect(try before.seal("whsec_abc") != sealed, "a fresh nonce every time")
+        let rotated = try SecretBox(base64Keys: [new, old])
+        #expect(try rotated.open(sealed) == "whsec_abc", "old values still open after rotation")
+        #expect(try rotated.seal("x").split(separator: ".")[1] != sealed.split(separator: ".")[1], "new values use the new key")
+        #expect(throws: (any Error).self) { try SecretBox(base64Keys: [new]).open(sealed) }
+        var tampered = Array(sealed)
+        tampered[tampered.count - 3] = tampered[tampered.count - 3] == "A" ? "B" : "A"
+        #expect(throws: (any Error).self) { try rotated.open(String(tampered)) }
+        #expect(throws: (any Error).self) { try SecretBox(base64Keys: ["short"]) }
+    }
+}
