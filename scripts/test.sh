@@ -6,6 +6,9 @@ cd "$ROOT"
 
 PORT="${KEFU_TEST_PG_PORT:-5434}"
 ensure_build_tools
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    die "port $PORT is already in use; set KEFU_TEST_PG_PORT to a free one"
+fi
 DATA="$(mktemp -d /tmp/kefu-test-pg.XXXXXX)"
 chmod 755 "$DATA"
 trap 'cluster_down "$DATA/pg" || true; rm -rf "$DATA"' EXIT

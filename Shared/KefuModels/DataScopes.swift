@@ -30,8 +30,6 @@ public struct DataScopes: Sendable, Codable, Hashable {
 
     /// Reaches everything: the super admin's scopes.
     public static let unrestricted = DataScopes(customers: [.all], organisation: .company)
-    /// Reaches only the principal's own records.
-    public static let ownOnly = DataScopes(customers: [.mine], organisation: .myDepartment)
 
     public func union(_ other: DataScopes) -> DataScopes {
         DataScopes(customers: customers.union(other.customers), organisation: organisation.union(other.organisation))

@@ -152,4 +152,44 @@ import Testing
             #expect(try await h.call(.get, "/v1/employees", token: forged).data.isEmpty)
         }
     }
+
+    /// Every route taking a body refuses a bad one with 422 naming the field, and writes nothing.
+    @Test func everyBodyIsValidatedNamingTheField() async throws {
+        try await AccountsHarness.run { h in
+            let tenant = try await h.createTenant()
+            let ids = try await resources(of: tenant, h)
+            let cases: [(HTTPRequest.Method, String, [String: Any], String)] = [
+                (.post, "/v1/employees", ["account": "ok.name", "password": "Secret123", "display_name": 7], "display_name"),
+                (.patch, "/v1/employees/{employee}", ["display_name": NSNull()], "display_name"),
+                (.put, "/v1/employees/{employee}/roles", ["role_ids": ["not-a-uuid"]], "role_ids[0]"),
+                (.put, "/v1/employees/{employee}/roles", ["role_ids": [UUID().uuidString]], "role_ids[0]"),
+                (.post, "/v1/employees/{employee}/handover", ["note": "x"], "to_employee_id"),
+                (.post, "/v1/employees/password-resets", ["employee_ids": [String](), "new_password": "Secret123"], "employee_ids"),
+                (.post, "/v1/departments", ["name": String(repeating: "x", count: 51)], "name"),
+                (.patch, "/v1/departments/{department}", ["name": NSNull()], "name"),
+                (.post, "/v1/roles", ["name": "ok", "permissions": "client.login"], "permissions"),
+                (.patch, "/v1/roles/{role}", ["name": "elevenchars"], "name"),
+                (.post, "/v1/api-keys", ["name": "k"], "permissions"),
+                (.post, "/v1/webhooks", ["url": "not a url", "event_types": ["employee.created"]], "url"),
+                (.patch, "/v1/webhooks/{webhook}", ["event_types": ["no.such"]], "event_types[0]"),
+                (.post, "/v1/me/password", ["old_password": AccountsHarness.password], "new_password"),
+                (.post, "/v1/auth/login", ["tenant": tenant.slug, "account": "admin"], "password"),
+                (.post, "/v1/auth/mfa", ["tenant": tenant.slug, "challenge_id": "x", "code": "123456"], "challenge_id"),
+                (.post, "/v1/auth/refresh", [:], "refresh_token"),
+                (.post, "/v1/auth/api-key-token", ["api_key": 42], "api_key"),
+                (.post, "/v1/auth/password/forgot", ["tenant": tenant.slug], "account"),
+                (.post, "/v1/auth/password/reset", ["tenant": tenant.slug, "challenge_id": UUID().uuidString, "code": "1", "new_password": "weak"], "new_password"),
+                (.patch, "/v1/platform/tenants/\(tenant.id)", ["seat_limit": "many"], "seat_limit"),
+            ]
+            let before = try await h.call(.get, "/v1/audit-log?limit=200", token: tenant.adminToken).data.count
+            for (method, path, body, field) in cases {
+                let token = path.hasPrefix("/v1/platform") ? TestEnvironment.platformToken : tenant.adminToken
+                let reply = try await h.call(method, ids.fill(path), token: token, json: body)
+                #expect(reply.status == .unprocessableContent, "\(method) \(path)")
+                #expect(reply.fields.contains(field), "\(method) \(path) names \(field): \(reply.fields)")
+            }
+            let after = try await h.call(.get, "/v1/audit-log?limit=200", token: tenant.adminToken).data.count
+            #expect(after == before, "no refused request wrote anything")
+        }
+    }
 }

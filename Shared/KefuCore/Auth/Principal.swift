@@ -38,10 +38,6 @@ public struct Principal: Sendable, Hashable, CustomStringConvertible {
         if case .employee(let id) = subject { id } else { nil }
     }
 
-    public var apiKeyID: ApiKeyID? {
-        if case .apiKey(let id) = subject { id } else { nil }
-    }
-
     public var description: String {
         switch subject {
         case .employee(let id): "employee:\(id)@\(tenantID)"

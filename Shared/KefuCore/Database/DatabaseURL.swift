@@ -14,13 +14,20 @@ public struct DatabaseURL: Sendable, Equatable {
               ["postgres", "postgresql"].contains(components.scheme ?? ""),
               let host = components.host, !host.isEmpty,
               let username = components.user
-        else { throw DatabaseURLError(url: string) }
+        else { throw DatabaseURLError(url: Self.redacted(string)) }
         self.host = host
         self.port = components.port ?? 5432
         self.username = username
         self.password = components.password
         let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         self.database = path.isEmpty ? username : path
+    }
+
+    /// The URL without its password: configuration errors end up in logs.
+    static func redacted(_ string: String) -> String {
+        guard var components = URLComponents(string: string), components.password != nil else { return string }
+        components.password = "****"
+        return components.string ?? "(unparseable)"
     }
 
     public func clientConfiguration(poolSize: Int, applicationName: String) -> PostgresClient.Configuration {

@@ -64,7 +64,7 @@ struct DepartmentsController {
                 throw Problem.invalid("parent_id", "is required: you manage only your department and those below it", code: "required")
             }
             let id = UUID()
-            try await Self.uniqueName(name!) {
+            try await rejectingDuplicates(as: Self.nameTaken(name!)) {
                 try await tx.query("""
                     INSERT INTO accounts.departments (tenant_id, id, parent_id, name) VALUES (\(tx.tenantID.uuid), \(id), \(body.parentId), \(name!))
                     """)
@@ -114,7 +114,7 @@ struct DepartmentsController {
             if parent == nil, before.parentId != nil, !reach.isWholeCompany {
                 throw Problem.invalid("parent_id", "cannot be cleared: you manage only your department and those below it")
             }
-            try await Self.uniqueName(name ?? before.name) {
+            try await rejectingDuplicates(as: Self.nameTaken(name ?? before.name)) {
                 try await tx.query("""
                     UPDATE accounts.departments SET name = \(name ?? before.name), parent_id = \(parent), updated_at = now() WHERE id = \(id)
                     """)
@@ -149,12 +149,8 @@ struct DepartmentsController {
         return .noContent
     }
 
-    static func uniqueName(_ name: String, _ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            throw Problem.conflict(code: "department_name_taken", detail: "A department named \(name) already exists there.")
-        }
+    static func nameTaken(_ name: String) -> Problem {
+        .conflict(code: "department_name_taken", detail: "A department named \(name) already exists there.")
     }
 }
 

@@ -67,15 +67,13 @@ extension EmployeeRecord {
 extension TenantTransaction {
     func insertEmployee(_ input: EmployeeInput, passwordHash: String) async throws -> EmployeeRecord {
         let id = UUID()
-        do {
+        try await rejectingDuplicates(as: .conflict(code: "account_taken", detail: "Another employee already signs in as \(input.account).")) {
             try await query("""
                 INSERT INTO accounts.employees (tenant_id, id, account, display_name, department_id, position, phone, email,
                     avatar_url, hide_phone, password_hash)
                 VALUES (\(tenantID.uuid), \(id), \(input.account), \(input.displayName), \(input.departmentID), \(input.position),
                     \(input.phone), \(input.email), \(input.avatarURL), \(input.hidePhone), \(passwordHash))
                 """)
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            throw Problem.conflict(code: "account_taken", detail: "Another employee already signs in as \(input.account).")
         }
         return try await employee(id: id)!
     }

@@ -246,13 +246,3 @@ extension Accounts {
                            before: ["status": employee.status], after: ["status": status])
     }
 }
-
-/// Runs a lookup of an id the request referenced: "not found" there is a validation error on
-/// the field that named it (without saying whether it exists elsewhere).
-func referenced<T>(_ field: String, _ body: () async throws -> T) async throws -> T {
-    do {
-        return try await body()
-    } catch let problem as Problem where problem.status == .notFound {
-        throw Problem.invalid(field, "does not exist", code: "not_found")
-    }
-}

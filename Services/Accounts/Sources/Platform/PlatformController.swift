@@ -60,13 +60,11 @@ struct PlatformController {
         let tenant = TenantID()
         let actor = AuditActor(context: context)
         let created = try await accounts.database.withTenant(tenant) { tx -> Created in
-            do {
+            try await rejectingDuplicates(as: .conflict(code: "slug_taken", detail: "Another tenant already uses the slug \(slug!).")) {
                 try await tx.query("""
                     INSERT INTO accounts.tenants (tenant_id, slug, name, seat_limit)
                     VALUES (\(tenant.uuid), \(slug!), \(name!), \(body.seatLimit!))
                     """)
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-                throw Problem.conflict(code: "slug_taken", detail: "Another tenant already uses the slug \(slug!).")
             }
             let superAdmin = try await tx.insertRole(BuiltInRoles.superAdmin)
             for template in BuiltInRoles.templates { _ = try await tx.insertRole(template) }
@@ -168,11 +166,5 @@ struct PlatformController {
 }
 
 extension Parameters {
-    /// A UUID path parameter; a malformed one is a 404 like any unknown id.
-    func uuid(_ name: String = "id", what: String = "resource") throws -> UUID {
-        guard let raw = self.get(name), let id = UUID(uuidString: raw) else { throw Problem.notFound(what) }
-        return id
-    }
-
     func tenantID() throws -> TenantID { TenantID(try uuid(what: "tenant")) }
 }

@@ -22,14 +22,12 @@ extension TenantTransaction {
 
     func insertRole(name: String, kind: String, permissions: Set<Permission>, scopes: DataScopes) async throws -> UUID {
         let id = UUID()
-        do {
+        try await rejectingDuplicates(as: .conflict(code: "role_name_taken", detail: "Another role is already named \(name).")) {
             try await query("""
                 INSERT INTO accounts.roles (tenant_id, id, name, kind, permissions, customer_scopes, organisation_scope)
                 VALUES (\(tenantID.uuid), \(id), \(name), \(kind), \(permissions.map(\.rawValue).sorted()),
                         \(scopes.customers.map(\.rawValue).sorted()), \(scopes.organisation.rawValue))
                 """)
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            throw Problem.conflict(code: "role_name_taken", detail: "Another role is already named \(name).")
         }
         return id
     }

@@ -129,7 +129,7 @@ struct RolesController {
             guard before.kind != "super_admin" else {
                 throw Problem.conflict(code: "role_immutable", detail: "The super admin role cannot be edited.")
             }
-            do {
+            try await rejectingDuplicates(as: .conflict(code: "role_name_taken", detail: "Another role is already named \(role.name ?? "").")) {
                 try await tx.query("""
                     UPDATE accounts.roles SET name = \(role.name ?? before.name),
                         permissions = \(role.permissions.map { $0.map(\.rawValue).sorted() } ?? before.permissions),
@@ -138,8 +138,6 @@ struct RolesController {
                         updated_at = now()
                     WHERE id = \(id)
                     """)
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-                throw Problem.conflict(code: "role_name_taken", detail: "Another role is already named \(role.name ?? "").")
             }
             let after = try await tx.roles(ids: [id])[0]
             try await tx.publish(RoleChanged(roleId: id, name: after.name, permissions: after.permissions, exists: true))
