@@ -17,6 +17,7 @@ struct Noted: KefuEvent {
     static let globalTables: [String: String] = [
         "kefu.schema_migrations": "which migration files were applied: the database's own state",
         "kefu.event_cursors": "one delivery position per consumer, across all tenants",
+        "reception.widget_keys": "anonymous visitors look a widget up by its public key before a tenant is known",
     ]
     static let schemas = ["kefu"] + ServiceName.allCases.map(\.schema)
 

@@ -35,6 +35,17 @@ public struct Validation: Sendable {
         return value
     }
 
+    /// An absolute http or https URL of at most 2048 characters.
+    public mutating func url(_ value: String?, _ field: String, optional: Bool = false) {
+        guard let value else {
+            if !optional { add(field, "is required", code: "required") }
+            return
+        }
+        guard value.count <= 2048, let components = URLComponents(string: value),
+              ["http", "https"].contains(components.scheme?.lowercased() ?? ""), components.host?.isEmpty == false
+        else { return add(field, "must be an http or https URL", code: "invalid_url") }
+    }
+
     public func throwIfInvalid() throws {
         if !errors.isEmpty { throw Problem.validation(errors) }
     }

@@ -5,7 +5,7 @@ public enum WebhookEventCatalogue {
         TenantUpdated.eventType,
         EmployeeCreated.eventType, EmployeeUpdated.eventType, EmployeeStatusChanged.eventType,
         EmployeeRolesChanged.eventType, EmployeeBusinessTransferred.eventType,
-        DepartmentChanged.eventType, RoleChanged.eventType,
+        DepartmentChanged.eventType, RoleChanged.eventType, ReceptionConfigChanged.eventType,
         "conversation.created", "conversation.assigned", "conversation.transferred", "conversation.ended",
         "message.created", "customer.created", "customer.updated", "customer.merged", "satisfaction.rated",
     ]

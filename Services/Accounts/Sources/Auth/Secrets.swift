@@ -3,17 +3,9 @@ import Foundation
 import KefuCore
 import NIOCore
 
-/// Random secrets and their stored form. Secrets are shown once; only their SHA-256 is kept
+/// Secrets' stored form. Secrets are shown once; only their SHA-256 is kept
 /// (they are long and random, so a slow hash adds nothing).
 enum Secrets {
-    /// 32 random bytes, base64url without padding.
-    static func random(bytes: Int = 32) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let data = Data((0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
-        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
     /// SHA-256 as a `ByteBuffer`, which postgres-nio binds and reads as `bytea`.
     static func digest(_ secret: String) -> ByteBuffer {
         ByteBuffer(bytes: SHA256.hash(data: Data(secret.utf8)))

@@ -31,7 +31,7 @@ struct TenantSecret {
         self.prefix = prefix
         self.tenant = tenant
         self.id = id
-        self.secret = Secrets.random()
+        self.secret = RandomToken.make()
     }
 
     /// Parses a presented secret; nil when it is not of this kind.

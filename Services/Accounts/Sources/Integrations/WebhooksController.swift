@@ -59,7 +59,7 @@ struct WebhooksController {
     func validate(_ body: WebhookRequest, creating: Bool) throws -> (url: String?, description: String?) {
         var v = Validation()
         let url = v.text(body.url, "url", length: 10...2048, optional: !creating)
-        if let url { EmployeeInput.validateURL(url, field: "url", into: &v) }
+        if let url { v.url(url, "url") }
         if let types = body.eventTypes {
             v.check(!types.isEmpty, "event_types", "must list at least one event type")
             for (index, type) in types.enumerated() where !WebhookEventCatalogue.all.contains(type) {
@@ -73,7 +73,7 @@ struct WebhooksController {
         return (url, description)
     }
 
-    static func newSecret() -> String { "whsec_" + Data(Secrets.random().utf8).base64EncodedString() }
+    static func newSecret() -> String { "whsec_" + Data(RandomToken.make().utf8).base64EncodedString() }
 
     @Sendable func create(request: Request, context: KefuRequestContext) async throws -> EditedResponse<WebhookView> {
         let principal = try context.requirePermission(.enterpriseWebhooks)

@@ -32,12 +32,6 @@ struct EmployeeInput: Sendable {
             v.add(field, "is not an email address")
         }
     }
-
-    static func validateURL(_ url: String, field: String, into v: inout Validation) {
-        guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme ?? ""),
-              components.host?.isEmpty == false
-        else { return v.add(field, "must be an http or https URL") }
-    }
 }
 
 /// An employee as the API shows it. The phone is left out when the employee hides it from

@@ -75,7 +75,7 @@ struct EmployeesController {
     static func validateContact(_ input: EmployeeInput, into v: inout Validation) {
         if let phone = input.phone { EmployeeInput.validatePhone(phone, field: "phone", into: &v) }
         if let email = input.email { EmployeeInput.validateEmail(email, field: "email", into: &v) }
-        if let url = input.avatarURL { EmployeeInput.validateURL(url, field: "avatar_url", into: &v) }
+        v.url(input.avatarURL, "avatar_url", optional: true)
     }
 
     @Sendable func list(request: Request, context: KefuRequestContext) async throws -> Page<EmployeeView> {
