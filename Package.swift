@@ -85,6 +85,12 @@ let package = Package(
             path: "Tests/KefuCoreTests",
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Accounts", "Reception", "KefuTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            path: "Tests/IntegrationTests",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "kefu-bench",
             dependencies: [
