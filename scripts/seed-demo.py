@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Seeds the demo tenant through the public APIs (make run calls it; it does nothing twice).
 
-The demo tenant `demo`: a super admin, a supervisor and two agents in two departments. The
-second factor code of the super admin comes from the development SMS sender, which writes it to
-the accounts log.
+The demo tenant `demo`: a super admin, a supervisor and two agents in two departments, and a
+reception set-up (a web channel, two reception groups, a widget, a guide rule and an assignment
+rule). The second factor code of the super admin comes from the development SMS sender, which
+writes it to the accounts log.
 """
 import json
 import os
@@ -14,14 +15,15 @@ import urllib.error
 import urllib.request
 
 ACCOUNTS = f"http://127.0.0.1:{os.environ.get('KEFU_ACCOUNTS_PORT', '8081')}"
+RECEPTION = f"http://127.0.0.1:{os.environ.get('KEFU_RECEPTION_PORT', '8082')}"
 PLATFORM_TOKEN = os.environ["KEFU_PLATFORM_TOKEN"]
 LOG = os.environ.get("KEFU_ACCOUNTS_LOG", ".data/logs/accounts.log")
 PASSWORD = "Demo12345"
 ADMIN_PHONE = "13800000000"
 
 
-def call(method, path, token=None, body=None):
-    request = urllib.request.Request(ACCOUNTS + path, method=method)
+def call(method, path, token=None, body=None, base=ACCOUNTS):
+    request = urllib.request.Request(base + path, method=method)
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     data = None
@@ -78,6 +80,7 @@ def main():
         ("agent1", "李客服", "客服一部", "在线客服", "13800000002"),
         ("agent2", "张客服", "客服二部", "在线客服", "13800000003"),
     ]
+    employees = {}
     for account, name, department, role, phone in people:
         status, created = call("POST", "/v1/employees", token, {
             "account": account, "password": PASSWORD, "display_name": name, "phone": phone,
@@ -85,7 +88,51 @@ def main():
         })
         if status != 201:
             sys.exit(f"creating {account} failed: {status} {created}")
+        employees[account] = created["id"]
+    seed_reception(token, employees)
     print("seeded the demo tenant")
+
+
+def reception(method, path, token, body=None, expect=201):
+    status, result = call(method, path, token, body, base=RECEPTION)
+    if status != expect:
+        sys.exit(f"{method} {path} on reception failed: {status} {result}")
+    return result
+
+
+def seed_reception(token, employees):
+    queue = {"enabled": True, "max_length": 20, "max_wait_seconds": 300}
+    # Reception learns of new employees from the accounts events: wait until it knows the agents.
+    for _ in range(200):
+        status, sales = call("POST", "/v1/groups", token, {
+            "name": "售前咨询", "member_ids": [employees["agent1"]], "per_agent_limit": 5, "queue": queue,
+        }, base=RECEPTION)
+        if status == 201:
+            break
+        time.sleep(0.1)
+    else:
+        sys.exit(f"reception never learned of the demo agents: {status} {sales}")
+    support = reception("POST", "/v1/groups", token, {
+        "name": "售后服务", "member_ids": [employees["agent2"], employees["supervisor"]], "per_agent_limit": 5, "queue": queue,
+    })
+    reception("POST", "/v1/channels", token, {"name": "官网", "type": "web", "enabled": True})
+    reception("POST", "/v1/widgets", token, {
+        "name": "官网咨询", "style": "icon", "colour": "#1677ff", "pre_assignment_messages": ["您好，有什么可以帮您？"],
+        "guide_rules_enabled": True, "reception": {"mode": "self_service", "navigation": [
+            {"label": "售前咨询", "group_id": sales["id"]}, {"label": "售后服务", "group_id": support["id"]},
+        ]},
+        "mount_positions": [{"page_name": "首页", "url": "https://www.example.com/"}], "extra_entries": [],
+    })
+    reception("POST", "/v1/guide-rules", token, {
+        "name": "老客户欢迎", "enabled": True,
+        "conditions": {"join": "all", "conditions": [{"field": "visitor.visit_count", "op": "greater_or_equal", "value": 3}]},
+        "messages": [{"interval_seconds": 2, "content": {"type": "text", "text": "欢迎回来！"}}],
+    })
+    reception("POST", "/v1/assignment-rules", token, {
+        "name": "VIP 专属", "enabled": True,
+        "conditions": {"join": "any", "conditions": [{"field": "customer.tags", "op": "contains_any", "value": ["VIP"]}]},
+        "targets": [{"type": "owner"}, {"type": "group", "id": support["id"]}],
+    })
 
 
 if __name__ == "__main__":

@@ -83,6 +83,9 @@ import Testing
                 "owner_first": false, "default_target": ["type": "group", "id": group],
             ])
             #expect(assignment.status == .ok && assignment.json["owner_first"] as? Bool == false)
+            // The default target keeps its group from being deleted.
+            let inUse = try await h.call(.delete, "/v1/groups/\(group)", token: tenant.admin)
+            #expect(inUse.status == .conflict && inUse.code == "in_use" && inUse.text.contains("settings.assignment"))
         }
     }
 }

@@ -104,10 +104,9 @@ struct ConfigController<Document: ReceptionDocument> {
         let id = try context.parameters.uuid(what: what)
         try await reception.database.withTenant(tenant) { tx in
             guard let previous = try await tx.item(Document.kind, as: Document.self, id: id, owner: owner) else { throw Problem.notFound(what) }
-            let users = try await tx.itemsReferring(to: id)
+            let users = try await tx.referencesTo(id)
             guard users.isEmpty else {
-                let list = users.map { "\($0.kind) \($0.id.uuidString.lowercased())" }.joined(separator: ", ")
-                throw Problem.conflict(code: "in_use", detail: "This \(what) is used by \(list); change those first.")
+                throw Problem.conflict(code: "in_use", detail: "This \(what) is used by \(users.joined(separator: ", ")); change those first.")
             }
             try await Document.removed(previous.document, id: id, in: tx)
             try await tx.deleteItem(Document.kind, id: id)

@@ -106,18 +106,18 @@ extension TenantTransaction {
         return ids
     }
 
-    /// Items whose documents mention `id` (a group in a widget or rule, a material in a reply):
-    /// ids are UUIDs, so a textual match is an exact one.
-    func itemsReferring(to id: UUID) async throws -> [(kind: String, id: UUID)] {
+    /// What mentions `id` (a group in a widget, rule or the default target, a material in a
+    /// reply), as `kind id` or a settings key: ids are UUIDs, so a textual match is an exact one.
+    func referencesTo(_ id: UUID) async throws -> [String] {
+        let text = id.uuidString.lowercased()
         let rows = try await query("""
-            SELECT kind, id FROM reception.config_items WHERE id <> \(id) AND strpos(body::text, \(id.uuidString.lowercased())) > 0
+            SELECT kind || ' ' || id::text FROM reception.config_items WHERE id <> \(id) AND strpos(body::text, \(text)) > 0
             UNION ALL
-            SELECT 'auto_reply', substr(key, 12)::uuid FROM reception.settings
-            WHERE key LIKE 'auto_reply:%' AND strpos(body::text, \(id.uuidString.lowercased())) > 0
-            ORDER BY 1, 2
+            SELECT replace(key, ':', ' ') FROM reception.settings WHERE strpos(body::text, \(text)) > 0
+            ORDER BY 1
             """)
-        var found: [(String, UUID)] = []
-        for try await row in rows.decode((String, UUID).self) { found.append(row) }
+        var found: [String] = []
+        for try await reference in rows.decode(String.self) { found.append(reference) }
         return found
     }
 

@@ -20,9 +20,17 @@ extension TenantTransaction {
         return version
     }
 
+    /// Prepared: every snapshot request runs it, and most are then answered from the cache.
     func configVersion() async throws -> Int64 {
-        let rows = try await query("SELECT version FROM reception.versions")
-        for try await version in rows.decode(Int64.self) { return version }
+        for try await version in try await connection.execute(ConfigVersionStatement(), logger: logger) { return version }
         return 0
     }
+}
+
+struct ConfigVersionStatement: PostgresPreparedStatement {
+    static let name = "reception_config_version"
+    static let sql = "SELECT version FROM reception.versions"
+    typealias Row = Int64
+    func makeBindings() throws -> PostgresBindings { PostgresBindings() }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
 }
