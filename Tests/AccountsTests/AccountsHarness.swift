@@ -30,30 +30,9 @@ struct AccountsHarness: Sendable {
 
     // MARK: Requests
 
-    struct Reply: Sendable {
-        let status: HTTPResponse.Status
-        let headers: HTTPFields
-        let body: Data
-
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
-        var code: String? { json["code"] as? String }
-        var data: [[String: Any]] { json["data"] as? [[String: Any]] ?? [] }
-        var fields: [String] { (json["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String } }
-        func string(_ key: String) -> String? { json[key] as? String }
-    }
-
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil) async throws -> Reply {
-        var headers: HTTPFields = [:]
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        var body: ByteBuffer?
-        if let json {
-            headers[.contentType] = "application/json"
-            body = ByteBuffer(data: try JSONSerialization.data(withJSONObject: json))
-        }
-        return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
-            Reply(status: response.status, headers: response.headers, body: Data(buffer: response.body))
-        }
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil) async throws -> APIReply {
+        try await client.call(method, uri, token: token, json: json)
     }
 
     // MARK: Tenants and sign-in
@@ -91,7 +70,7 @@ struct AccountsHarness: Sendable {
         let refreshToken: String
     }
 
-    func signIn(slug: String, account: String, password: String = AccountsHarness.password) async throws -> Reply {
+    func signIn(slug: String, account: String, password: String = AccountsHarness.password) async throws -> APIReply {
         try await call(.post, "/v1/auth/login", json: ["tenant": slug, "account": account, "password": password])
     }
 

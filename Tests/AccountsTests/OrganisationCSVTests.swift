@@ -5,16 +5,16 @@ import KefuTestSupport
 import Testing
 
 extension AccountsHarness {
-    func csv(_ uri: String, token: String, _ text: String) async throws -> Reply {
+    func csv(_ uri: String, token: String, _ text: String) async throws -> APIReply {
         try await client.execute(
             uri: uri, method: .post,
             headers: [.authorization: "Bearer \(token)", .contentType: "text/csv"], body: ByteBuffer(string: text)
         ) { response in
-            Reply(status: response.status, headers: response.headers, body: Data(buffer: response.body))
+            APIReply(status: response.status, headers: response.headers, body: Data(buffer: response.body))
         }
     }
 
-    func rows(_ reply: Reply) -> [(line: Int, result: String, fields: [String])] {
+    func rows(_ reply: APIReply) -> [(line: Int, result: String, fields: [String])] {
         (reply.json["rows"] as? [[String: Any]] ?? []).map { row in
             (row["line"] as? Int ?? 0, row["result"] as? String ?? "",
              (row["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String })

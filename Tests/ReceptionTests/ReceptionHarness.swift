@@ -25,31 +25,9 @@ struct ReceptionHarness: Sendable {
         }
     }
 
-    struct Reply: Sendable {
-        let status: HTTPResponse.Status
-        let headers: HTTPFields
-        let body: Data
-
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
-        var text: String { String(decoding: body, as: UTF8.self) }
-        var code: String? { json["code"] as? String }
-        var id: String? { json["id"] as? String }
-        var data: [[String: Any]] { json["data"] as? [[String: Any]] ?? [] }
-        var fields: [String] { (json["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String } }
-    }
-
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ uri: String, token: String?, json: Any? = nil, headers extra: HTTPFields = [:]) async throws -> Reply {
-        var headers = extra
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        var body: ByteBuffer?
-        if let json {
-            headers[.contentType] = "application/json"
-            body = ByteBuffer(data: try JSONSerialization.data(withJSONObject: json))
-        }
-        return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
-            Reply(status: response.status, headers: response.headers, body: Data(buffer: response.body))
-        }
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String?, json: Any? = nil, headers: HTTPFields = [:]) async throws -> APIReply {
+        try await client.call(method, uri, token: token, json: json, headers: headers)
     }
 
     /// Creates through the API, requiring 201; returns the new id.
