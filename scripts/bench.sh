@@ -19,6 +19,7 @@ OWNER_URL="postgres://kefu_owner:kefu_owner@127.0.0.1:$PORT/kefu"
 log "building (release)"
 swift build -c release --product kefu-bench
 swift build -c release --product kefu-accounts
+swift build -c release --product kefu-reception
 bin="$(swift build -c release --show-bin-path)"
 KEFU_MIGRATION_DATABASE_URL="$OWNER_URL" KEFU_SCHEMA_DIR="$ROOT/schema" "$bin/kefu-accounts" migrate 2>/dev/null
 psql "$OWNER_URL" -q -v ON_ERROR_STOP=1 -f bench/setup.sql
@@ -70,8 +71,20 @@ KEFU_ACCOUNTS_PORT="$ACCOUNTS_PORT" KEFU_DATABASE_URL="$APP_URL" KEFU_MIGRATION_
     "$bin/kefu-accounts" >"$ACCOUNTS_LOG" 2>&1 &
 accounts_pid=$!
 trap 'kill "$accounts_pid" 2>/dev/null || true; cluster_down "$DATA/pg" || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$ACCOUNTS_PORT/readyz" >/dev/null 2>&1 && break; sleep 1; done
-KEFU_ACCOUNTS_PORT="$ACCOUNTS_PORT" KEFU_ACCOUNTS_LOG="$ACCOUNTS_LOG" python3 "$ROOT/scripts/seed-demo.py" >/dev/null
+# Reception too: the demo seed sets it up, and its snapshot is measured below.
+RECEPTION_PORT="${KEFU_BENCH_RECEPTION_PORT:-18082}"
+RECEPTION_LOG="$DATA/reception.log"
+KEFU_RECEPTION_PORT="$RECEPTION_PORT" KEFU_DATABASE_URL="$APP_URL" KEFU_MIGRATION_DATABASE_URL="$OWNER_URL" \
+    KEFU_SCHEMA_DIR="$ROOT/schema" KEFU_JWT_PUBLIC_KEY_FILES="$DATA/keys/jwt-es256.pub.pem" \
+    KEFU_SECRETS_KEY_FILE="$DATA/keys/secrets.key" KEFU_LOG_LEVEL=notice \
+    "$bin/kefu-reception" >"$RECEPTION_LOG" 2>&1 &
+reception_pid=$!
+trap 'kill "$accounts_pid" "$reception_pid" 2>/dev/null || true; cluster_down "$DATA/pg" || true; rm -rf "$DATA"' EXIT
+for port in "$ACCOUNTS_PORT" "$RECEPTION_PORT"; do
+    for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 1; done
+done
+KEFU_ACCOUNTS_PORT="$ACCOUNTS_PORT" KEFU_RECEPTION_PORT="$RECEPTION_PORT" KEFU_ACCOUNTS_LOG="$ACCOUNTS_LOG" \
+    python3 "$ROOT/scripts/seed-demo.py" >/dev/null
 token="$(curl -fsS "http://127.0.0.1:$ACCOUNTS_PORT/v1/auth/login" -H 'Content-Type: application/json' \
     -d '{"tenant":"demo","account":"agent1","password":"Demo12345"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 
@@ -93,3 +106,35 @@ printf '  ratio /v1/me / /healthz            %s   (goal >= 0.50)\n' "$(ratio "$m
 printf '  bcrypt verify, cost 12, all cores %9.2f /s\n' "$b1"
 printf '  POST /v1/auth/login              %10.2f req/s\n' "$l1"
 printf '  ratio login / bcrypt               %s   (goal >= 0.80)\n' "$(ratio "$l1" "$b1")"
+
+# --- Reception: the snapshot routing replicas read, for a tenant of realistic size, against /healthz
+log "reception: seeding 20 channels, 50 widgets, 30 groups, 100 guide and 100 assignment rules"
+seed="$("$bin/kefu-bench" seed-reception --url "http://127.0.0.1:$RECEPTION_PORT" --database-url "$APP_URL" \
+    --private-key-file "$DATA/keys/jwt-es256.pem")" || { tail -20 "$RECEPTION_LOG" >&2; die "seeding reception failed"; }
+seed_value() { printf '%s\n' "$seed" | sed -n "s/^$1=//p"; }
+reception_token="$(seed_value reception_token)"
+snapshot_bytes="$(seed_value reception_snapshot_bytes)"
+first_read_ms="$(seed_value reception_snapshot_first_read_milliseconds)"
+# Like wrk_rate, but a run answered with errors (an expired token, a crash) fails the bench.
+wrk_ok_rate() {
+    local out; out="$(wrk "$@" 2>&1)"
+    if grep -q 'Non-2xx' <<<"$out"; then printf '%s\n' "$out" >&2; die "wrk: error responses from $*"; fi
+    sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
+}
+snapshot_url="http://127.0.0.1:$RECEPTION_PORT/v1/reception/snapshot"
+log "reception: /healthz and /v1/reception/snapshot ($snapshot_bytes bytes), 16 connections, ${SECONDS_PER_RUN}s each, best of two"
+rh1="$(wrk_ok_rate -t2 -c16 -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$RECEPTION_PORT/healthz")"
+rs1="$(wrk_ok_rate -t2 -c16 -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $reception_token" "$snapshot_url")"
+rh2="$(wrk_ok_rate -t2 -c16 -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$RECEPTION_PORT/healthz")"
+rs2="$(wrk_ok_rate -t2 -c16 -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $reception_token" "$snapshot_url")"
+reception_healthz="$(best "$rh1" "$rh2")"; reception_snapshot="$(best "$rs1" "$rs2")"
+echo
+echo "Reception, same server, same run: a tenant with 20 channels, 50 widgets, 30 groups, 200 rules"
+printf '  GET /healthz                     %10.1f req/s   (runs: %s, %s)\n' "$reception_healthz" "$rh1" "$rh2"
+printf '  GET /v1/reception/snapshot       %10.1f req/s   (runs: %s, %s; %s bytes; first read %s ms)\n' \
+    "$reception_snapshot" "$rs1" "$rs2" "$snapshot_bytes" "$first_read_ms"
+printf '  ratio snapshot / /healthz          %s\n' "$(ratio "$reception_snapshot" "$reception_healthz")"
+echo
+echo "reception_snapshot_requests_per_second=$reception_snapshot"
+echo "reception_healthz_requests_per_second=$reception_healthz"
+echo "reception_snapshot_vs_healthz=$(ratio "$reception_snapshot" "$reception_healthz")"

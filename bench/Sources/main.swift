@@ -8,6 +8,10 @@
 //     every incoming conversation. Prints `rules_evaluation_microseconds=<mean>`.
 //   kefu-bench bcrypt --cost C --seconds S
 //     Verifies a cost-C bcrypt hash on every core, as a sign-in does. Prints `bcrypt_verifies_per_second=<rate>`.
+//   kefu-bench seed-reception --url URL --database-url URL --private-key-file PEM
+//     Creates a tenant's reception configuration (20 channels, 50 widgets, 30 groups, 200 rules)
+//     through a running reception service (ReceptionSeed.swift). Prints `reception_tenant=`,
+//     `reception_token=`, `reception_snapshot_bytes=`, `reception_snapshot_first_read_milliseconds=`.
 import Foundation
 import KefuCore
 import KefuModels
@@ -38,8 +42,26 @@ if command == "bcrypt" {
     try await bcryptBenchmark(cost: UInt8(option("cost", "12")) ?? 12, seconds: Double(option("seconds", "10")) ?? 10)
     exit(0)
 }
+if command == "seed-reception" {
+    do {
+        try await seedReception(
+            url: option("url", "http://127.0.0.1:8082"),
+            databaseURL: option("database-url", "postgres://kefu_app:kefu_app@127.0.0.1:5435/kefu"),
+            privateKeyFile: option("private-key-file", ".data/keys/jwt-es256.pem")
+        )
+    } catch {
+        FileHandle.standardError.write(Data("seed-reception: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 guard command == "publish" else {
-    print("usage: kefu-bench publish --clients N --seconds S --database-url URL --tenant UUID\n       kefu-bench bcrypt --cost C --seconds S")
+    print("""
+        usage: kefu-bench publish --clients N --seconds S --database-url URL --tenant UUID
+               kefu-bench rules --rules N
+               kefu-bench bcrypt --cost C --seconds S
+               kefu-bench seed-reception --url URL --database-url URL --private-key-file PEM
+        """)
     exit(64)
 }
 let clients = Int(option("clients", "4")) ?? 4
