@@ -62,7 +62,7 @@ import Testing
             #expect((survey.json["levels"] as? [Any])?.count == 5 && survey.json["ask_solved"] as? Bool == true)
 
             let settings: [String: Any] = [
-                "timeout_minutes": 45, "topics": ["Billing", "Billing", "Delivery"], "unanswered_reminder_seconds": 90,
+                "timeout_minutes": 45, "topics": ["Billing", "Billing", "Delivery"],
                 "high_quality": ["min_visitor_messages": 4, "min_agent_messages": 4, "max_first_response_seconds": 30, "min_satisfaction_stars": 5],
             ]
             let saved = try await h.call(.put, "/v1/reception/conversation-settings", token: tenant.admin, json: settings)
@@ -74,6 +74,21 @@ import Testing
                 "high_quality": ["min_visitor_messages": 4, "min_agent_messages": -1, "min_satisfaction_stars": 6],
             ])
             #expect(Set(bad.fields) == ["topics[0]", "high_quality.min_agent_messages", "high_quality.min_satisfaction_stars"])
+
+            let engagement: [String: Any] = [
+                "anti_leak": ["enabled": true, "remind_after_seconds": 45],
+                "invitation": ["enabled": true, "delay_seconds": 20, "message": "Need help?", "max_per_visit": 2],
+                "lead_capture": ["enabled": true, "when": ["before_chat", "no_agent"], "prompt": "Your details, please",
+                                 "questions": [["field": "phone", "required": true], ["field": "company", "required": false]]],
+            ]
+            #expect(try await h.call(.put, "/v1/reception/engagement", token: tenant.admin, json: engagement).status == .ok)
+            let snapshot = try await h.call(.get, "/v1/reception/snapshot", token: tenant.admin)
+            #expect(((snapshot.json["engagement"] as? [String: Any])?["invitation"] as? [String: Any])?["max_per_visit"] as? Int == 2)
+            var badEngagement = engagement
+            badEngagement["lead_capture"] = ["enabled": true, "when": [String](), "prompt": "x",
+                                             "questions": [["field": "phone", "required": true], ["field": "phone", "required": false]]]
+            let rejected = try await h.call(.put, "/v1/reception/engagement", token: tenant.admin, json: badEngagement)
+            #expect(Set(rejected.fields) == ["lead_capture.when", "lead_capture.questions"], "\(rejected.fields)")
 
             let group = try await h.create("/v1/groups", token: tenant.admin, Bodies.group("G"))
             let widgetFallback = Bodies.widget("W").merging(["fallback": ["mode": "bot", "queue": ["enabled": false, "max_length": 1, "max_wait_seconds": 10], "leave_message_prompt": "Bye"]]) { $1 }

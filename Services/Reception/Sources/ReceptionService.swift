@@ -26,6 +26,7 @@ public enum ReceptionService: KefuServiceDefinition {
         SettingsController<FallbackPolicy>(reception: reception, path: "/v1/reception/fallback", permission: .receptionQueue).addRoutes(to: router)
         SettingsController<AssignmentSettings>(reception: reception, path: "/v1/reception/assignment-settings", permission: .receptionAssignmentRules).addRoutes(to: router)
         SettingsController<ConversationSettings>(reception: reception, path: "/v1/reception/conversation-settings", permission: .receptionSettings).addRoutes(to: router)
+        SettingsController<EngagementSettings>(reception: reception, path: "/v1/reception/engagement", permission: .receptionSettings).addRoutes(to: router)
         SettingsController<SatisfactionSurvey>(reception: reception, path: "/v1/reception/satisfaction-survey", permission: .receptionSatisfaction).addRoutes(to: router)
         DryRunController(reception: reception).addRoutes(to: router)
         SnapshotController(reception: reception).addRoutes(to: router)

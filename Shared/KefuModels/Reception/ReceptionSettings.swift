@@ -43,14 +43,11 @@ public struct ConversationSettings: Codable, Sendable, Equatable {
     /// Topics agents attach to conversations (会话主题).
     public var topics: [String]
     public var highQuality: HighQualityDefinition
-    /// 防漏客: remind the agent when a visitor's message is unanswered this long (nil: off).
-    public var unansweredReminderSeconds: Int?
 
-    public init(timeoutMinutes: Int = 30, topics: [String] = [], highQuality: HighQualityDefinition = HighQualityDefinition(), unansweredReminderSeconds: Int? = 60) {
+    public init(timeoutMinutes: Int = 30, topics: [String] = [], highQuality: HighQualityDefinition = HighQualityDefinition()) {
         self.timeoutMinutes = timeoutMinutes
         self.topics = topics
         self.highQuality = highQuality
-        self.unansweredReminderSeconds = unansweredReminderSeconds
     }
 }
 
@@ -113,4 +110,84 @@ public struct SatisfactionLevel: Codable, Sendable, Equatable {
         SatisfactionLevel(stars: 4, title: "Satisfied", labels: ["Fast response", "Professional"]),
         SatisfactionLevel(stars: 5, title: "Very satisfied", labels: ["Attentive", "Fast response", "Professional"]),
     ]
+}
+
+/// Not losing visitors (DOMAIN.md §2): anti-leak reminders (防漏客), proactive invitations
+/// (主动邀请会话) and lead capture (留资).
+public struct EngagementSettings: Codable, Sendable, Equatable {
+    public var antiLeak: AntiLeakReminder
+    public var invitation: ProactiveInvitation
+    public var leadCapture: LeadCapture
+
+    public init(antiLeak: AntiLeakReminder = AntiLeakReminder(), invitation: ProactiveInvitation = ProactiveInvitation(), leadCapture: LeadCapture = LeadCapture()) {
+        self.antiLeak = antiLeak
+        self.invitation = invitation
+        self.leadCapture = leadCapture
+    }
+}
+
+/// Remind the agent when a visitor's message has waited this long for an answer.
+public struct AntiLeakReminder: Codable, Sendable, Equatable {
+    public var enabled: Bool
+    public var remindAfterSeconds: Int
+
+    public init(enabled: Bool = true, remindAfterSeconds: Int = 60) {
+        self.enabled = enabled
+        self.remindAfterSeconds = remindAfterSeconds
+    }
+}
+
+/// Invite a web visitor to chat after they have spent a while on a page.
+public struct ProactiveInvitation: Codable, Sendable, Equatable {
+    public var enabled: Bool
+    public var delaySeconds: Int
+    public var message: String
+    /// Invitations per visit at most (a declined one is not repeated beyond this).
+    public var maxPerVisit: Int
+
+    public init(enabled: Bool = false, delaySeconds: Int = 30, message: String = "Hello! Can we help you with anything?", maxPerVisit: Int = 1) {
+        self.enabled = enabled
+        self.delaySeconds = delaySeconds
+        self.message = message
+        self.maxPerVisit = maxPerVisit
+    }
+}
+
+/// Ask the visitor for contact details, which become a customer in the library.
+public struct LeadCapture: Codable, Sendable, Equatable {
+    public enum Moment: String, Codable, Sendable {
+        case beforeChat = "before_chat"
+        /// When no agent can take the visitor (with the leave-a-message fallback).
+        case noAgent = "no_agent"
+        case whenLeaving = "when_leaving"
+    }
+
+    public enum Field: String, Codable, Sendable {
+        case name, phone, email, company, wechat, qq
+    }
+
+    public struct Question: Codable, Sendable, Equatable {
+        public var field: Field
+        public var required: Bool
+
+        public init(field: Field, required: Bool) {
+            self.field = field
+            self.required = required
+        }
+    }
+
+    public var enabled: Bool
+    public var when: [Moment]
+    public var prompt: String
+    public var questions: [Question]
+
+    public init(
+        enabled: Bool = false, when: [Moment] = [.noAgent], prompt: String = "Leave your details and we will contact you.",
+        questions: [Question] = [Question(field: .name, required: false), Question(field: .phone, required: true)]
+    ) {
+        self.enabled = enabled
+        self.when = when
+        self.prompt = prompt
+        self.questions = questions
+    }
 }

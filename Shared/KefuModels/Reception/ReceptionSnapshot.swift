@@ -14,6 +14,7 @@ public struct ReceptionSnapshot: Codable, Sendable {
     public var fallback: FallbackPolicy
     public var assignment: AssignmentSettings
     public var conversation: ConversationSettings
+    public var engagement: EngagementSettings
     public var satisfaction: SatisfactionSurvey
     /// The customer custom fields rules may test, by API name.
     public var customFields: [FieldDefinition]
@@ -22,7 +23,7 @@ public struct ReceptionSnapshot: Codable, Sendable {
         version: Int64, channels: [ConfigItem<Channel>], autoReplies: [ChannelAutoReplies], materials: [ConfigItem<Material>],
         widgets: [ConfigItem<Widget>], groups: [ConfigItem<ReceptionGroup>], guideRules: [ConfigItem<GuideRule>],
         assignmentRules: [ConfigItem<AssignmentRule>], fallback: FallbackPolicy, assignment: AssignmentSettings,
-        conversation: ConversationSettings, satisfaction: SatisfactionSurvey, customFields: [FieldDefinition]
+        conversation: ConversationSettings, engagement: EngagementSettings, satisfaction: SatisfactionSurvey, customFields: [FieldDefinition]
     ) {
         self.version = version
         self.channels = channels
@@ -35,6 +36,7 @@ public struct ReceptionSnapshot: Codable, Sendable {
         self.fallback = fallback
         self.assignment = assignment
         self.conversation = conversation
+        self.engagement = engagement
         self.satisfaction = satisfaction
         self.customFields = customFields
     }

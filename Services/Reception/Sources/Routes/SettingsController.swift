@@ -73,7 +73,23 @@ extension ConversationSettings: SettingsDocument {
         c.range(highQuality.minAgentMessages, "high_quality.min_agent_messages", 0...100)
         if let seconds = highQuality.maxFirstResponseSeconds { c.range(seconds, "high_quality.max_first_response_seconds", 1...3600) }
         if let stars = highQuality.minSatisfactionStars { c.range(stars, "high_quality.min_satisfaction_stars", 1...5) }
-        if let seconds = unansweredReminderSeconds { c.range(seconds, "unanswered_reminder_seconds", 10...3600) }
+    }
+}
+
+extension EngagementSettings: ResponseEncodable {}
+extension EngagementSettings: SettingsDocument {
+    static var key: String { "settings.engagement" }
+    static var defaults: EngagementSettings { EngagementSettings() }
+    mutating func check(_ c: inout DocumentCheck) {
+        c.range(antiLeak.remindAfterSeconds, "anti_leak.remind_after_seconds", 10...3600)
+        c.range(invitation.delaySeconds, "invitation.delay_seconds", 0...600)
+        c.text(&invitation.message, "invitation.message", length: 1...200)
+        c.range(invitation.maxPerVisit, "invitation.max_per_visit", 1...5)
+        leadCapture.when = leadCapture.when.uniqued()
+        c.count(leadCapture.when.count, "lead_capture.when", 1...3)
+        c.text(&leadCapture.prompt, "lead_capture.prompt", length: 1...200)
+        c.count(leadCapture.questions.count, "lead_capture.questions", 1...6)
+        c.check(Set(leadCapture.questions.map(\.field)).count == leadCapture.questions.count, "lead_capture.questions", "asks for a field twice")
     }
 }
 

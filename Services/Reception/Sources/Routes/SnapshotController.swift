@@ -90,6 +90,7 @@ extension TenantTransaction {
             fallback: try await setting(FallbackPolicy.key, as: FallbackPolicy.self)?.0 ?? .defaults,
             assignment: try await setting(AssignmentSettings.key, as: AssignmentSettings.self)?.0 ?? .defaults,
             conversation: try await setting(ConversationSettings.key, as: ConversationSettings.self)?.0 ?? .defaults,
+            engagement: try await setting(EngagementSettings.key, as: EngagementSettings.self)?.0 ?? .defaults,
             satisfaction: try await setting(SatisfactionSurvey.key, as: SatisfactionSurvey.self)?.0 ?? .defaults,
             customFields: try await customFields()
         )
