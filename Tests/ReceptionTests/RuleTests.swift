@@ -28,6 +28,16 @@ import Testing
                              ["interval_seconds": 2, "content": ["type": "image", "image_url": "ftp://x"]]],
             ])
             #expect(Set(messages.fields) == ["messages[0].interval_seconds", "messages[0].content.text", "messages[1].content.image_url"])
+            // Each type needs its own field, non-empty, and no other type's.
+            let contents = try await h.call(.post, "/v1/guide-rules", token: tenant.admin, json: [
+                "name": "Contents", "enabled": true, "conditions": Bodies.conditions([]),
+                "messages": [["interval_seconds": 0, "content": ["type": "text", "text": "  "]],
+                             ["interval_seconds": 0, "content": ["type": "rich"]],
+                             ["interval_seconds": 0, "content": ["type": "material"]],
+                             ["interval_seconds": 0, "content": ["type": "image", "image_url": "https://x.example/a.png", "text": "x"]]],
+            ])
+            #expect(Set(contents.fields) == ["messages[0].content.text", "messages[1].content.articles",
+                                             "messages[2].content.material_id", "messages[3].content.text"], "\(contents.fields)")
             // 600 characters of Chinese text is within the limit.
             let ok = try await h.call(.post, "/v1/guide-rules", token: tenant.admin, json: [
                 "name": "Long text", "enabled": true, "conditions": Bodies.conditions([]),

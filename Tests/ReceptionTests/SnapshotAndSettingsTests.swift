@@ -74,6 +74,16 @@ import Testing
                 "high_quality": ["min_visitor_messages": 4, "min_agent_messages": -1, "min_satisfaction_stars": 6],
             ])
             #expect(Set(bad.fields) == ["topics[0]", "high_quality.min_agent_messages", "high_quality.min_satisfaction_stars"])
+            // Postgres cannot store U+0000: refused up front, naming the field, not a 500.
+            let nul = try await h.call(.put, "/v1/reception/conversation-settings", token: tenant.admin, json: [
+                "timeout_minutes": 45, "topics": ["ok", "a\u{0}b"], "high_quality": ["min_visitor_messages": 4, "min_agent_messages": 4],
+            ])
+            #expect(nul.status == .unprocessableContent && nul.fields == ["topics[1]"] && nul.text.contains("invalid_characters"))
+            // An escaped backslash before "u0000" is ordinary text.
+            let literal = try await h.call(.put, "/v1/reception/conversation-settings", token: tenant.admin, json: [
+                "timeout_minutes": 45, "topics": ["C:\\u0000"], "high_quality": ["min_visitor_messages": 4, "min_agent_messages": 4],
+            ])
+            #expect(literal.status == .ok && literal.json["topics"] as? [String] == ["C:\\u0000"])
 
             let engagement: [String: Any] = [
                 "anti_leak": ["enabled": true, "remind_after_seconds": 45],

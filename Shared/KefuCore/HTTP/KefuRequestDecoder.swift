@@ -11,8 +11,12 @@ public struct KefuRequestDecoder: RequestDecoder {
             throw Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: "Send the body as application/json.")
         }
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let data = Data(buffer: buffer)
+        if let field = NULCharacter.field(in: data) {
+            throw Problem.invalid(field, "must not contain the NUL character (U+0000)", code: "invalid_characters")
+        }
         do {
-            return try KefuJSON.decoder().decode(T.self, from: Data(buffer: buffer))
+            return try KefuJSON.decoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw Self.problem(for: error)
         }

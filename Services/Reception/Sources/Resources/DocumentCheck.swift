@@ -66,16 +66,22 @@ struct DocumentCheck {
         guard allowed.contains(content.type) else {
             return add("\(field).type", "must be one of \(allowed.map(\.rawValue).sorted().joined(separator: ", "))")
         }
-        check((content.text != nil) == (content.type == .text), "\(field).text", content.type == .text ? "is required for a text message" : "is only for text messages")
-        check((content.imageUrl != nil) == (content.type == .image), "\(field).image_url", content.type == .image ? "is required for an image message" : "is only for image messages")
-        check((content.articles != nil) == (content.type == .rich), "\(field).articles", content.type == .rich ? "is required for a rich message" : "is only for rich messages")
-        check((content.materialId != nil) == (content.type == .material), "\(field).material_id", content.type == .material ? "is required for a material message" : "is only for material messages")
+        // Exactly the fields of the type: the type's own are required, the others refused.
+        check(content.type == .text || content.text == nil, "\(field).text", "is only for text messages")
+        check(content.type == .image || content.imageUrl == nil, "\(field).image_url", "is only for image messages")
+        check(content.type == .rich || content.articles == nil, "\(field).articles", "is only for rich messages")
+        check(content.type == .material || content.materialId == nil, "\(field).material_id", "is only for material messages")
         switch content.type {
-        case .text: text(&content.text, "\(field).text", length: 1...600)
-        case .image: url(content.imageUrl, "\(field).image_url")
+        case .text:
+            guard var text = content.text else { return add("\(field).text", "is required for a text message", code: "required") }
+            self.text(&text, "\(field).text", length: 1...600)
+            content.text = text
+        case .image:
+            url(content.imageUrl, "\(field).image_url")
         case .rich:
-            count(content.articles?.count ?? 0, "\(field).articles", 1...8)
-            for index in (content.articles ?? []).indices {
+            guard content.articles != nil else { return add("\(field).articles", "is required for a rich message", code: "required") }
+            count(content.articles!.count, "\(field).articles", 1...8)
+            for index in content.articles!.indices {
                 let at = "\(field).articles[\(index)]"
                 text(&content.articles![index].title, "\(at).title", length: 1...64)
                 text(&content.articles![index].description, "\(at).description", length: 1...120)
@@ -83,7 +89,8 @@ struct DocumentCheck {
                 url(content.articles![index].imageUrl, "\(at).image_url", optional: true)
             }
         case .material:
-            if let id = content.materialId { refer(.material, id, "\(field).material_id") }
+            guard let id = content.materialId else { return add("\(field).material_id", "is required for a material message", code: "required") }
+            refer(.material, id, "\(field).material_id")
         }
     }
 
