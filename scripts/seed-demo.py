@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Seeds the demo tenant through the public APIs (make run calls it; it does nothing twice).
+With --admin-token, only signs in as the demo admin and prints the access token.
 
 The demo tenant `demo`: a super admin, a supervisor and two agents in two departments, and a
 reception set-up (a web channel, two reception groups, a widget, a guide rule and an assignment
@@ -50,6 +51,20 @@ def sms_code(phone, after):
     sys.exit(f"no sign-in code for {phone} in {LOG} (is KEFU_SMS_WEBHOOK_URL set? then the code went to your gateway)")
 
 
+def admin_token():
+    """Signs in as the demo super admin (password, then the logged second-factor code)."""
+    offset = os.path.getsize(LOG)
+    status, login = call("POST", "/v1/auth/login", body={"tenant": "demo", "account": "admin", "password": PASSWORD})
+    if status != 200:
+        sys.exit(f"signing in as the demo admin failed: {status} {login}")
+    status, tokens = call("POST", "/v1/auth/mfa", body={
+        "tenant": "demo", "challenge_id": login["challenge_id"], "code": sms_code(ADMIN_PHONE, offset),
+    })
+    if status != 200:
+        sys.exit(f"signing in as the demo admin failed: {status} {tokens}")
+    return tokens["access_token"]
+
+
 def main():
     status, body = call("POST", "/v1/platform/tenants", PLATFORM_TOKEN, {
         "slug": "demo", "name": "Demo Company", "seat_limit": 20,
@@ -61,14 +76,7 @@ def main():
     if status != 201:
         sys.exit(f"creating the demo tenant failed: {status} {body}")
 
-    offset = os.path.getsize(LOG)
-    status, login = call("POST", "/v1/auth/login", body={"tenant": "demo", "account": "admin", "password": PASSWORD})
-    status, tokens = call("POST", "/v1/auth/mfa", body={
-        "tenant": "demo", "challenge_id": login["challenge_id"], "code": sms_code(ADMIN_PHONE, offset),
-    })
-    if status != 200:
-        sys.exit(f"signing in as the demo admin failed: {status} {tokens}")
-    token = tokens["access_token"]
+    token = admin_token()
 
     roles = {role["name"]: role["id"] for role in call("GET", "/v1/roles", token)[1]["data"]}
     departments = {}
@@ -136,4 +144,7 @@ def seed_reception(token, employees):
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--admin-token"]:
+        print(admin_token())
+    else:
+        main()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make test: a throwaway Postgres (fsync off) on its own port, the build, the tests; the cluster
-# is removed whatever happens.
+# make test: a throwaway Postgres (fsync off) on its own port, the build, the tests, then the API
+# contract tests (scripts/contract-test.sh); the cluster is removed whatever happens.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -21,3 +21,7 @@ log "building"
 swift build --build-tests
 log "testing"
 swift test --skip-build "$@"
+# The whole suite also checks the OpenAPI contracts from outside (skipped when tests are filtered).
+if [ $# -eq 0 ]; then
+    "$ROOT/scripts/contract-test.sh" "$PORT"
+fi
