@@ -152,6 +152,22 @@ enum ProbeService: KefuServiceDefinition {
         }
     }
 
+    @Test func aKnownPathWithAnotherMethodIs405WithAllow() async throws {
+        try await withProbe { client in
+            try await client.execute(uri: "/v1/probe/things", method: .delete) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "POST")
+                #expect(response.headers[.contentType] == "application/problem+json")
+            }
+            try await client.execute(uri: "/healthz", method: .post) { response in
+                #expect(response.status == .methodNotAllowed && response.headers[.allow] == "GET")
+            }
+            try await client.execute(uri: "/v1/probe/nothing", method: .delete) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+
     @Test func requestIDsAreEchoedOrMade() async throws {
         try await withProbe { client in
             try await client.execute(uri: "/healthz", method: .get) { response in

@@ -182,6 +182,14 @@ import Testing
         }
     }
 
+    @Test func anUnservedMethodIs405NamingTheServedOnes() async throws {
+        try await ReceptionHarness.run { h in
+            let tenant = try await h.tenant()
+            let reply = try await h.call(.patch, "/v1/widgets/\(UUID())", token: tenant.admin, json: ["name": "x"])
+            #expect(reply.status == .methodNotAllowed && reply.headers[.allow] == "DELETE, GET, PUT")
+        }
+    }
+
     @Test func personalQuickRepliesBelongToTheirOwnerAlone() async throws {
         try await ReceptionHarness.run { h in
             let tenant = try await h.tenant()

@@ -41,10 +41,13 @@ public func buildRouter<S: KefuServiceDefinition>(
     router.add(middleware: HTTPMetricsMiddleware(registry: resources.metrics))
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: ProblemMiddleware())
+    let methodNotAllowed = MethodNotAllowedMiddleware()
+    router.add(middleware: methodNotAllowed)
     router.add(middleware: AuthenticationMiddleware(
         verifier: resources.tokenVerifier, revocations: resources.revocations, platformToken: resources.config.platformToken
     ))
     try OperationalRoutes.add(to: router, resources: resources, migrated: migrated, openAPIDocument: S.openAPIDocument)
     try await S.addRoutes(to: router, resources: resources)
+    methodNotAllowed.learn(router.routes.map { ($0.path, $0.method) })
     return router
 }
