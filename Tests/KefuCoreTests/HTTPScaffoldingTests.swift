@@ -16,7 +16,7 @@ enum ProbeService: KefuServiceDefinition {
     struct NewThing: Decodable { let displayName: String; let owner: Owner; struct Owner: Decodable { let age: Int } }
     struct Item: ResponseEncodable { let number: Int }
 
-    static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {
+    static func addRoutes(to router: Router<KefuRequestContext>, shared: ServiceResources) async throws {
         router.get("/v1/probe/roles") { _, context -> Greeting in
             let principal = try context.requirePermission(.enterpriseRoles)
             return Greeting(tenantId: principal.tenantID, createdAt: Date(timeIntervalSince1970: 1_800_000_000.25))

@@ -41,7 +41,9 @@ public func verifyServesOperationalRoutes<S: KefuServiceDefinition>(_ service: S
 public func verifyOpenAPIDocumentMatchesRoutes<S: KefuServiceDefinition>(_ service: S.Type) async throws {
     let config = try await TestEnvironment.config(for: S.name)
     let resources = try await ServiceResources.make(service: S.name, config: config, logger: TestEnvironment.logger)
-    let router = try await buildRouter(S.self, resources: resources, migrated: MigrationState())
+    let router = try await buildRouter(
+        S.self, shared: try await S.makeShared(resources: resources), resources: resources, migrated: MigrationState()
+    )
     let routes = Set(router.routes.map { route in
         let path = route.path.components.map { component in
             let text = component.description

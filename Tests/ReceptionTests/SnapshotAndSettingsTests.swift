@@ -44,6 +44,24 @@ import Testing
         }
     }
 
+    @Test func aMinimumVersionIsAlwaysHonoured() async throws {
+        try await ReceptionHarness.run { h in
+            let tenant = try await h.tenant()
+            _ = try await h.create("/v1/groups", token: tenant.admin, Bodies.group("G1"))
+            // Once this process has heard of version 1, reads asking for it come from memory.
+            #expect(try await h.eventually {
+                try await h.call(.get, "/v1/reception/snapshot?min_version=1", token: tenant.admin).json["version"] as? Int == 1
+            })
+            for expected in 2...6 {
+                _ = try await h.create("/v1/groups", token: tenant.admin, Bodies.group("G\(expected)"))
+                // Asked right after the write, before the event can have arrived: never older.
+                let read = try await h.call(.get, "/v1/reception/snapshot?min_version=\(expected)", token: tenant.admin)
+                #expect(read.json["version"] as? Int == expected && (read.json["groups"] as? [Any])?.count == expected)
+            }
+            #expect(try await h.call(.get, "/v1/reception/snapshot?min_version=-1", token: tenant.admin).fields == ["min_version"])
+        }
+    }
+
     @Test func routingReadsSnapshotsWithThePlatformToken() async throws {
         try await ReceptionHarness.run { h in
             let tenant = try await h.tenant()

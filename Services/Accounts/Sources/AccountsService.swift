@@ -9,8 +9,11 @@ public enum AccountsService: KefuServiceDefinition {
     public static let name = ServiceName.accounts
     public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
 
-    public static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {
-        let accounts = try await Accounts(resources: resources, settings: AccountsSettings(environment: resources.config.environment))
+    public static func makeShared(resources: ServiceResources) async throws -> Accounts {
+        try await Accounts(resources: resources, settings: AccountsSettings(environment: resources.config.environment))
+    }
+
+    public static func addRoutes(to router: Router<KefuRequestContext>, shared accounts: Accounts) async throws {
         PlatformController(accounts: accounts).addRoutes(to: router)
         AuthController(accounts: accounts).addRoutes(to: router)
         PasswordsController(accounts: accounts).addRoutes(to: router)

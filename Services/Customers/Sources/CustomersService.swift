@@ -7,5 +7,5 @@ public enum CustomersService: KefuServiceDefinition {
     public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
     public static let name = ServiceName.customers
 
-    public static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {}
+    public static func addRoutes(to router: Router<KefuRequestContext>, shared: ServiceResources) async throws {}
 }

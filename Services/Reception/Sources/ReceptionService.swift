@@ -11,8 +11,11 @@ public enum ReceptionService: KefuServiceDefinition {
     public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
     public static let name = ServiceName.reception
 
-    public static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws {
-        let reception = try Reception(resources: resources)
+    public static func makeShared(resources: ServiceResources) async throws -> Reception {
+        try Reception(resources: resources)
+    }
+
+    public static func addRoutes(to router: Router<KefuRequestContext>, shared reception: Reception) async throws {
         ConfigController<Channel>(reception: reception, path: "/v1/channels", access: .tenant(.receptionChannels), what: "channel").addRoutes(to: router)
         AutoReplyController(reception: reception).addRoutes(to: router)
         ConfigController<Material>(reception: reception, path: "/v1/materials", access: .tenant(.receptionChannels), what: "material").addRoutes(to: router)
@@ -32,10 +35,16 @@ public enum ReceptionService: KefuServiceDefinition {
         SnapshotController(reception: reception).addRoutes(to: router)
     }
 
-    public static func backgroundServices(resources: ServiceResources) async throws -> [any Service] {
+    public static func backgroundServices(shared reception: Reception, resources: ServiceResources) async throws -> [any Service] {
         let agents = AgentDirectory(database: resources.database)
         let fields = CustomFieldDirectory(database: resources.database)
+        let snapshots = reception.snapshots
         return [
+            // Every process learns every tenant's newest version, for `?min_version=` reads.
+            try resources.eventConsumer(name: "reception.versions:\(UUID().uuidString.lowercased())", mode: .everyProcess(replaying: .seconds(60))) { event in
+                guard event.type == ReceptionConfigChanged.eventType else { return }
+                snapshots.announce(event.tenantID, version: try event.decode(ReceptionConfigChanged.self).version)
+            },
             try resources.eventConsumer(name: "reception.agents", handler: agents.handle),
             try resources.eventConsumer(name: "reception.custom_fields", handler: fields.handle),
         ]

@@ -11,8 +11,9 @@ public func buildApplication<S: KefuServiceDefinition>(
     logger.logLevel = config.logLevel
     let resources = try await ServiceResources.make(service: S.name, config: config, logger: logger)
     let migrated = MigrationState()
+    let shared = try await S.makeShared(resources: resources)
     var app = Application(
-        router: try await buildRouter(S.self, resources: resources, migrated: migrated),
+        router: try await buildRouter(S.self, shared: shared, resources: resources, migrated: migrated),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kefu-\(S.name.rawValue)"),
         services: [resources.database.client],
         logger: logger
@@ -26,7 +27,7 @@ public func buildApplication<S: KefuServiceDefinition>(
         migrated.markDone()
     }
     app.addServices(try resources.revocationConsumer())
-    app.addServices(try await S.backgroundServices(resources: resources))
+    app.addServices(try await S.backgroundServices(shared: shared, resources: resources))
     return app
 }
 
@@ -34,7 +35,7 @@ public func buildApplication<S: KefuServiceDefinition>(
 /// Middleware order matters: the request id wraps everything so that even errors carry it;
 /// metrics and the access log see the final status; problems are rendered before them.
 public func buildRouter<S: KefuServiceDefinition>(
-    _ service: S.Type, resources: ServiceResources, migrated: MigrationState
+    _ service: S.Type, shared: S.Shared, resources: ServiceResources, migrated: MigrationState
 ) async throws -> Router<KefuRequestContext> {
     let router = Router(context: KefuRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
@@ -47,7 +48,7 @@ public func buildRouter<S: KefuServiceDefinition>(
         verifier: resources.tokenVerifier, revocations: resources.revocations, platformToken: resources.config.platformToken
     ))
     try OperationalRoutes.add(to: router, resources: resources, migrated: migrated, openAPIDocument: S.openAPIDocument)
-    try await S.addRoutes(to: router, resources: resources)
+    try await S.addRoutes(to: router, shared: shared)
     methodNotAllowed.learn(router.routes.map { ($0.path, $0.method) })
     return router
 }

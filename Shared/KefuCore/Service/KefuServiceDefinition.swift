@@ -6,14 +6,23 @@ import ServiceLifecycle
 /// background work. Everything else (database, migrations, middleware, health, metrics,
 /// shutdown) comes from `buildApplication`, the same for all five.
 public protocol KefuServiceDefinition {
+    /// What the service's routes and background work share, built once per process (keys, caches);
+    /// by default just the resources.
+    associatedtype Shared: Sendable = ServiceResources
+
     static var name: ServiceName { get }
     /// The service's OpenAPI 3.1 document (its `openapi.json` resource), served at `/openapi.json`.
     static var openAPIDocument: URL? { get }
-    static func addRoutes(to router: Router<KefuRequestContext>, resources: ServiceResources) async throws
+    static func makeShared(resources: ServiceResources) async throws -> Shared
+    static func addRoutes(to router: Router<KefuRequestContext>, shared: Shared) async throws
     /// Long-running work started with the server (event consumers, timers).
-    static func backgroundServices(resources: ServiceResources) async throws -> [any Service]
+    static func backgroundServices(shared: Shared, resources: ServiceResources) async throws -> [any Service]
 }
 
 extension KefuServiceDefinition {
-    public static func backgroundServices(resources: ServiceResources) async throws -> [any Service] { [] }
+    public static func backgroundServices(shared: Shared, resources: ServiceResources) async throws -> [any Service] { [] }
+}
+
+extension KefuServiceDefinition where Shared == ServiceResources {
+    public static func makeShared(resources: ServiceResources) async throws -> ServiceResources { resources }
 }

@@ -8,6 +8,10 @@ import Synchronization
 /// `GET /v1/reception/snapshot`: the whole configuration a routing replica needs, with the
 /// version it was read at. Routing calls it with the platform token and `?tenant_id=`; a tenant's
 /// own admins (reception.settings) may read theirs.
+///
+/// Without `min_version` the version is read from the database (read-your-writes). With it (routing
+/// sends the version of the `reception.config_changed` event it reacts to), a cached snapshot of
+/// the newest version this process has heard of answers at once when that is new enough.
 struct SnapshotController {
     let reception: Reception
 
@@ -17,7 +21,19 @@ struct SnapshotController {
 
     @Sendable func snapshot(request: Request, context: KefuRequestContext) async throws -> Response {
         let tenant = try Self.tenant(request: request, context: context)
-        let (version, body) = try await reception.database.withTenant(tenant) { tx in
+        let minimum = try Self.minimumVersion(request)
+        var current = fromMemory(tenant, minimum)
+        if current == nil { current = try await fromDatabase(tenant) }
+        let (version, body) = current!
+        let etag = "\"\(version)\""
+        if request.headers[.ifNoneMatch] == etag {
+            return Response(status: .notModified, headers: [.eTag: etag])
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json", .eTag: etag], body: .init(byteBuffer: body))
+    }
+
+    func fromDatabase(_ tenant: TenantID) async throws -> (Int64, ByteBuffer) {
+        try await reception.database.withTenant(tenant) { tx in
             // The version is read first: the items read after it are at least that new, so a
             // replica never believes stale data is current.
             let version = try await tx.configVersion()
@@ -28,11 +44,19 @@ struct SnapshotController {
             reception.snapshots.put(tenant, version: version, body: body)
             return (version, body)
         }
-        let etag = "\"\(version)\""
-        if request.headers[.ifNoneMatch] == etag {
-            return Response(status: .notModified, headers: [.eTag: etag])
+    }
+
+    func fromMemory(_ tenant: TenantID, _ minimum: Int64?) -> (Int64, ByteBuffer)? {
+        guard let minimum else { return nil }
+        return reception.snapshots.newest(tenant, atLeast: minimum)
+    }
+
+    static func minimumVersion(_ request: Request) throws -> Int64? {
+        guard let raw = request.uri.queryParameters["min_version"] else { return nil }
+        guard let version = Int64(String(raw)), version >= 0 else {
+            throw Problem.invalid("min_version", "must be a version number (an integer from 0)")
         }
-        return Response(status: .ok, headers: [.contentType: "application/json", .eTag: etag], body: .init(byteBuffer: body))
+        return version
     }
 
     static func tenant(request: Request, context: KefuRequestContext) throws -> TenantID {
@@ -52,6 +76,22 @@ final class SnapshotCache: Sendable {
     /// Enough for every active tenant of a large deployment; past it, an arbitrary entry makes room.
     static let capacity = 2048
     private let entries = Mutex<[TenantID: (version: Int64, body: ByteBuffer)]>([:])
+    /// The newest version of each tenant announced by `reception.config_changed` in this process.
+    private let announced = Mutex<[TenantID: Int64]>([:])
+
+    func announce(_ tenant: TenantID, version: Int64) {
+        announced.withLock { versions in
+            if versions[tenant] == nil, versions.count >= Self.capacity * 4 { versions.removeAll() }
+            versions[tenant] = max(versions[tenant] ?? 0, version)
+        }
+    }
+
+    /// The cached snapshot, when it is of the newest announced version and at least `minimum`.
+    func newest(_ tenant: TenantID, atLeast minimum: Int64) -> (Int64, ByteBuffer)? {
+        guard let newest = announced.withLock({ $0[tenant] }), newest >= minimum,
+              let body = get(tenant, version: newest) else { return nil }
+        return (newest, body)
+    }
 
     func get(_ tenant: TenantID, version: Int64) -> ByteBuffer? {
         entries.withLock { entries in
