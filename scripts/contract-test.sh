@@ -11,7 +11,7 @@ cd "$ROOT"
 PG_PORT="$1"
 ACCOUNTS_PORT="${KEFU_CONTRACT_ACCOUNTS_PORT:-18181}"
 RECEPTION_PORT="${KEFU_CONTRACT_RECEPTION_PORT:-18182}"
-python3 -c 'import schemathesis' 2>/dev/null || { log "installing schemathesis (PyPI)"; python3 -m pip install --quiet --user schemathesis; }
+python3 -c 'import schemathesis' 2>/dev/null || { log "installing schemathesis (PyPI)"; PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --user --no-warn-script-location schemathesis; }
 
 WORK="$(mktemp -d /tmp/kefu-contract.XXXXXX)"
 pids=()
