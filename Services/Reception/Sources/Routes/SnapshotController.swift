@@ -22,9 +22,7 @@ struct SnapshotController {
     @Sendable func snapshot(request: Request, context: KefuRequestContext) async throws -> Response {
         let tenant = try Self.tenant(request: request, context: context)
         let minimum = try Self.minimumVersion(request)
-        var current = fromMemory(tenant, minimum)
-        if current == nil { current = try await fromDatabase(tenant) }
-        let (version, body) = current!
+        let (version, body) = if let fresh = fromMemory(tenant, minimum) { fresh } else { try await fromDatabase(tenant) }
         let etag = "\"\(version)\""
         if request.headers[.ifNoneMatch] == etag {
             return Response(status: .notModified, headers: [.eTag: etag])
