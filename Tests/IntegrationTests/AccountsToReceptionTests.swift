@@ -27,7 +27,7 @@ import Testing
                 try #require(tenantReply.status == .created, "\(tenantJSON)")
                 let tenant = try #require(TenantID((tenantJSON["tenant"] as? [String: Any])?["id"] as? String ?? ""))
                 let admin = try #require(EmployeeID((tenantJSON["admin"] as? [String: Any])?["id"] as? String ?? ""))
-                let token = try await TestKeys.shared.token(tenant: tenant, employee: admin, permissions: [.enterpriseOrganisation, .receptionGroups])
+                let token = try await TestKeys.shared.token(tenant: tenant, employee: admin, permissions: [.enterpriseOrganisation, .receptionGroups, .enterpriseAuditLog])
 
                 let employee = try await accounts.call(.post, "/v1/employees", token: token, json: [
                     "account": "agent1", "password": "Secret123", "display_name": "Agent One", "role_ids": [String](),
@@ -51,6 +51,16 @@ import Testing
                     if members != [] { try await Task.sleep(for: .milliseconds(50)) }
                 }
                 #expect(members == [], "the disabled employee is still a member")
+
+                // Reception's admin writes are in the tenant's one audit log, kept by accounts.
+                var entry: [String: Any]?
+                for _ in 0..<300 where entry == nil {
+                    entry = try await accounts.call(.get, "/v1/audit-log?action=reception.group.created", token: token).data.first
+                    if entry == nil { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                let recorded = try #require(entry, "reception's change never reached the audit log")
+                #expect(recorded["actor_id"] as? String == admin.description && recorded["target_id"] as? String == id)
+                #expect((recorded["after"] as? [String: Any])?["name"] as? String == "Sales")
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KefuCore
+import ServiceLifecycle
 
 /// The accounts service (DOMAIN.md §1): tenants, organisation, employees, roles and
 /// permissions, sign-in, API keys, webhooks and the audit log. The root of trust: it signs the
@@ -26,5 +27,10 @@ public enum AccountsService: KefuServiceDefinition {
         ApiKeysController(accounts: accounts).addRoutes(to: router)
         WebhooksController(accounts: accounts).addRoutes(to: router)
         AuditLogController(accounts: accounts).addRoutes(to: router)
+    }
+
+    public static func backgroundServices(shared accounts: Accounts, resources: ServiceResources) async throws -> [any Service] {
+        let feed = AuditFeed(database: resources.database)
+        return [try resources.eventConsumer(name: "accounts.audit_log", handler: feed.handle)]
     }
 }

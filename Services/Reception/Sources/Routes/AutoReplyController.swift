@@ -38,14 +38,16 @@ struct AutoReplyController {
         let tenant = try context.requirePermission(.receptionChannels).tenantID
         let id = try context.parameters.uuid(what: "channel")
         let input = try await request.decode(as: ChannelAutoReply.self, context: context)
+        let actor = AuditActor(context: context)
         return try await reception.database.withTenant(tenant) { tx in
             try await officialAccount(id, in: tx)
             var document = input
             var check = DocumentCheck(catalogue: FieldCatalogue(FieldCatalogue.builtIn))
             document.check(&check)
             try await check.verify(in: tx)
+            let before = try await tx.setting(Self.key(id), as: ChannelAutoReply.self)?.0 ?? ChannelAutoReply()
             try await tx.saveSetting(Self.key(id), document)
-            try await tx.configChanged("auto_reply", id: id, action: "updated")
+            try await tx.configChanged("auto_reply", id: id, action: "updated", by: actor, before: before, after: document)
             return document
         }
     }

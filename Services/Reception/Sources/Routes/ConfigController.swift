@@ -73,13 +73,15 @@ struct ConfigController<Document: ReceptionDocument> {
         let (tenant, owner) = try caller(context)
         let input = try await request.decode(as: Document.self, context: context)
         let id = UUID()
+        let actor = AuditActor(context: context)
         let item = try await reception.database.withTenant(tenant) { tx in
             var document = try await checked(input, in: tx)
             var columns = try await Document.prepare(&document, previous: nil, id: id, in: tx, reception: reception)
             columns.owner = owner
             try await tx.insertItem(Document.kind, id: id, document: document, columns: columns)
-            try await tx.configChanged(Document.kind.rawValue, id: id, action: "created")
-            return try await tx.item(Document.kind, as: Document.self, id: id)!
+            let item = try await tx.item(Document.kind, as: Document.self, id: id)!
+            try await tx.configChanged(Document.kind.rawValue, id: id, action: "created", by: actor, after: item)
+            return item
         }
         return EditedResponse(status: .created, response: item)
     }
@@ -88,20 +90,23 @@ struct ConfigController<Document: ReceptionDocument> {
         let (tenant, owner) = try caller(context)
         let id = try context.parameters.uuid(what: what)
         let input = try await request.decode(as: Document.self, context: context)
+        let actor = AuditActor(context: context)
         return try await reception.database.withTenant(tenant) { tx in
             guard let previous = try await tx.item(Document.kind, as: Document.self, id: id, owner: owner) else { throw Problem.notFound(what) }
             var document = try await checked(input, in: tx)
             var columns = try await Document.prepare(&document, previous: previous.document, id: id, in: tx, reception: reception)
             columns.owner = owner
             try await tx.updateItem(Document.kind, id: id, document: document, columns: columns)
-            try await tx.configChanged(Document.kind.rawValue, id: id, action: "updated")
-            return try await tx.item(Document.kind, as: Document.self, id: id)!
+            let item = try await tx.item(Document.kind, as: Document.self, id: id)!
+            try await tx.configChanged(Document.kind.rawValue, id: id, action: "updated", by: actor, before: previous, after: item)
+            return item
         }
     }
 
     @Sendable func delete(request: Request, context: KefuRequestContext) async throws -> HTTPResponse.Status {
         let (tenant, owner) = try caller(context)
         let id = try context.parameters.uuid(what: what)
+        let actor = AuditActor(context: context)
         try await reception.database.withTenant(tenant) { tx in
             guard let previous = try await tx.item(Document.kind, as: Document.self, id: id, owner: owner) else { throw Problem.notFound(what) }
             let users = try await tx.referencesTo(id)
@@ -110,7 +115,7 @@ struct ConfigController<Document: ReceptionDocument> {
             }
             try await Document.removed(previous.document, id: id, in: tx)
             try await tx.deleteItem(Document.kind, id: id)
-            try await tx.configChanged(Document.kind.rawValue, id: id, action: "deleted")
+            try await tx.configChanged(Document.kind.rawValue, id: id, action: "deleted", by: actor, before: previous)
         }
         return .noContent
     }
@@ -123,6 +128,7 @@ struct ConfigController<Document: ReceptionDocument> {
     @Sendable func reorder(request: Request, context: KefuRequestContext) async throws -> ItemList<Document> {
         let (tenant, _) = try caller(context)
         let order = try await request.decode(as: Order.self, context: context)
+        let actor = AuditActor(context: context)
         let items = try await reception.database.withTenant(tenant) { tx in
             try await tx.lockKind(Document.kind)
             let current = try await tx.itemIDs(Document.kind)
@@ -130,7 +136,7 @@ struct ConfigController<Document: ReceptionDocument> {
                 throw Problem.invalid("ids", "must list every \(what) of the tenant exactly once (\(current.count) of them)", code: "incomplete_order")
             }
             try await tx.reorder(Document.kind, ids: order.ids)
-            try await tx.configChanged(Document.kind.rawValue, action: "reordered")
+            try await tx.configChanged(Document.kind.rawValue, action: "reordered", by: actor, before: current, after: order.ids)
             return try await tx.items(Document.kind, as: Document.self)
         }
         return ItemList(data: items)

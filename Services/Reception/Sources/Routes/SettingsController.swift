@@ -32,13 +32,15 @@ struct SettingsController<Document: SettingsDocument> {
     @Sendable func replace(request: Request, context: KefuRequestContext) async throws -> Document {
         let tenant = try context.requirePermission(permission).tenantID
         let input = try await request.decode(as: Document.self, context: context)
+        let actor = AuditActor(context: context)
         return try await reception.database.withTenant(tenant) { tx in
             var document = input
             var check = DocumentCheck(catalogue: try await tx.fieldCatalogue())
             document.check(&check)
             try await check.verify(in: tx)
+            let before = try await tx.setting(Document.key, as: Document.self)?.0 ?? Document.defaults
             try await tx.saveSetting(Document.key, document)
-            try await tx.configChanged(Document.key, action: "updated")
+            try await tx.configChanged(Document.key, action: "updated", by: actor, before: before, after: document)
             return document
         }
     }

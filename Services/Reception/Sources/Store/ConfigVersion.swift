@@ -6,9 +6,13 @@ import PostgresNIO
 extension TenantTransaction {
     /// Bumps the tenant's configuration version and publishes `reception.config_changed`, in the
     /// transaction of the write itself: every write calls this, so a snapshot's version names
-    /// exactly one state of the configuration.
+    /// exactly one state of the configuration. Writes through the API name their `actor`, and
+    /// the change goes to the tenant's audit log (`audit.recorded`) with its before and after.
     @discardableResult
-    func configChanged(_ kind: String, id: UUID? = nil, action: String) async throws -> Int64 {
+    func configChanged(
+        _ kind: String, id: UUID? = nil, action: String, by actor: AuditActor? = nil,
+        before: (some Encodable & Sendable)? = nil as String?, after: (some Encodable & Sendable)? = nil as String?
+    ) async throws -> Int64 {
         let rows = try await query("""
             INSERT INTO reception.versions (tenant_id, version) VALUES (\(tenantID.uuid), 1)
             ON CONFLICT (tenant_id) DO UPDATE SET version = reception.versions.version + 1
@@ -17,6 +21,12 @@ extension TenantTransaction {
         var version: Int64 = 0
         for try await value in rows.decode(Int64.self) { version = value }
         try await publish(ReceptionConfigChanged(kind: kind, id: id, action: action, version: version))
+        if let actor {
+            try await publishAudit(
+                actor, action: "reception.\(kind).\(action)", targetType: kind, targetID: id?.uuidString.lowercased(),
+                before: before, after: after
+            )
+        }
         return version
     }
 
