@@ -19,8 +19,8 @@ enum ConfigAccess: Sendable {
 
 /// The routes of one kind of reception configuration, the same for every kind:
 /// list, create, show, replace (PUT), delete, and for rules, reorder. Every write validates the
-/// whole document, checks the ids it refers to, bumps the version and publishes the change in
-/// one transaction.
+/// whole document, checks the ids it refers to, bumps the version, and publishes the change and
+/// its audit record, in one transaction.
 struct ConfigController<Document: ReceptionDocument> {
     let reception: Reception
     let path: String
