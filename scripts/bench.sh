@@ -101,7 +101,7 @@ b1="$("$bin/kefu-bench" bcrypt --cost 12 --seconds "$SECONDS_PER_RUN" | sed -n '
 echo
 echo "Accounts, same server, same run"
 printf '  GET /healthz                     %10.1f req/s   (runs: %s, %s)\n' "$healthz" "$h1" "$h2"
-printf '  GET /v1/me (token + fresh read)  %10.1f req/s   (runs: %s, %s)\n' "$me" "$m1" "$m2"
+printf '  GET /v1/me (token + profile)     %10.1f req/s   (runs: %s, %s)\n' "$me" "$m1" "$m2"
 printf '  ratio /v1/me / /healthz            %s   (goal >= 0.50)\n' "$(ratio "$me" "$healthz")"
 printf '  bcrypt verify, cost 12, all cores %9.2f /s\n' "$b1"
 printf '  POST /v1/auth/login              %10.2f req/s\n' "$l1"

@@ -12,6 +12,8 @@ public struct Accounts: Sendable {
     public let sms: any SMSSender
     /// Encrypts the secrets accounts must read back (webhook signing secrets).
     public let secrets: SecretBox
+    /// `/v1/me` answers by employee; any change of the tenant (or a minute) forgets them.
+    let profiles: TenantCache<EmployeeID, MeController.Me>
 
     public var database: Database { resources.database }
     public var logger: Logger { resources.logger }
@@ -26,6 +28,7 @@ public struct Accounts: Sendable {
         self.signer = try await TokenSigner(privateKeyPEM: pem)
         self.hasher = PasswordHasher(cost: settings.bcryptCost)
         self.secrets = try SecretBox.load(file: resources.config.secretsKeyFile)
+        self.profiles = TenantCache(changes: resources.database.changes, capacity: 20_000, lifetime: .seconds(60))
         if let url = settings.smsWebhookURL {
             self.sms = WebhookSMSSender(url: url, logger: resources.logger)
         } else {

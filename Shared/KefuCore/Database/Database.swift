@@ -9,6 +9,9 @@ import PostgresNIO
 public struct Database: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// Moves for a tenant whenever a transaction of this process that published one of its
+    /// events commits (the event follower moves it for other processes' events).
+    public let changes = TenantChanges()
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -32,10 +35,13 @@ public struct Database: Sendable {
         _ tenant: TenantID,
         _ body: @Sendable (TenantTransaction) async throws -> Result
     ) async throws -> Result {
-        try await withTransaction { connection in
+        let published = PublishedMark()
+        let result = try await withTransaction { connection in
             for try await _ in try await connection.execute(CoreStatements.SetTenant(tenant: tenant.description), logger: logger) {}
-            return try await body(TenantTransaction(connection: connection, tenantID: tenant, logger: logger))
+            return try await body(TenantTransaction(connection: connection, tenantID: tenant, logger: logger, published: published))
         }
+        if published.isMarked { changes.changed(tenant) }
+        return result
     }
 
     /// A transaction that belongs to no tenant: only for the few global tables (event cursors,
@@ -83,6 +89,7 @@ public struct TenantTransaction: Sendable {
     public let connection: PostgresConnection
     public let tenantID: TenantID
     public let logger: Logger
+    let published: PublishedMark
 
     @discardableResult
     public func query(

@@ -10,6 +10,7 @@ extension TenantTransaction {
         let rows = try await connection.execute(
             CoreStatements.InsertEvent(tenant: tenantID.uuid, type: E.eventType, payload: payload), logger: logger
         )
+        published.mark()
         for try await id in rows { return id }
         preconditionFailure("INSERT … RETURNING returned no row")
     }

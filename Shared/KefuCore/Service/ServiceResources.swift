@@ -49,14 +49,16 @@ public struct ServiceResources: Sendable {
         )
     }
 
-    /// Keeps `revocations` current in this process (every service runs one).
-    func revocationConsumer() throws -> EventConsumer {
-        let revocations = self.revocations
+    /// Follows every event in this process: keeps `revocations` current, and moves
+    /// `database.changes` for events other processes publish (every service runs one).
+    func eventFollower() throws -> EventConsumer {
+        let (revocations, changes) = (self.revocations, database.changes)
         return try eventConsumer(
-            name: "revocations:\(service.rawValue):\(UUID().uuidString.lowercased())",
+            name: "follower:\(service.rawValue):\(UUID().uuidString.lowercased())",
             // A little more than a token's lifetime: older revocations concern expired tokens.
             mode: .everyProcess(replaying: config.accessTokenLifetime + .seconds(60))
         ) { event in
+            changes.changed(event.tenantID)
             if RevocationList.eventTypes.contains(event.type) { try revocations.apply(event) }
         }
     }

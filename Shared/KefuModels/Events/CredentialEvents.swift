@@ -47,3 +47,15 @@ public struct ApiKeyRevoked: KefuEvent {
     public let apiKeyId: ApiKeyID
     public init(apiKeyId: ApiKeyID) { self.apiKeyId = apiKeyId }
 }
+
+/// The employee's password changed (by themselves, an admin reset or a phone reset). It revokes
+/// nothing by itself: the revocations that go with it are their own events.
+public struct EmployeePasswordChanged: KefuEvent {
+    public static let eventType = "employee.password_changed"
+    public let employeeId: EmployeeID
+    public let changedAt: Date
+    public init(employeeId: EmployeeID, changedAt: Date) {
+        self.employeeId = employeeId
+        self.changedAt = changedAt
+    }
+}

@@ -30,17 +30,19 @@ struct MeController {
         let dataScopes: DataScopes
     }
 
-    /// Profile, roles, effective permissions and data scopes, read fresh (a token may be up to
-    /// one access-token lifetime behind a role change).
+    /// Profile, roles, effective permissions and data scopes as they are now (a token may be up to
+    /// one access-token lifetime behind a role change). Clients call it on every page, so it is
+    /// answered from `accounts.profiles`, which forgets a tenant's profiles whenever it changes.
     @Sendable func me(request: Request, context: KefuRequestContext) async throws -> Me {
         let principal = try context.requireAuthentication()
         guard let employeeID = principal.employeeID else {
             throw Problem.badRequest(code: "not_an_employee", detail: "/v1/me describes employees; this is an API key.")
         }
-        return try await accounts.database.withTenant(principal.tenantID) { tx in
-            guard let me = try await tx.me(employeeID.uuid) else { throw Problem.unauthorized("This account no longer exists.") }
-            return me
+        let me = try await accounts.profiles.value(principal.tenantID, employeeID) {
+            try await accounts.database.withTenant(principal.tenantID) { try await $0.me(employeeID.uuid) }
         }
+        guard let me else { throw Problem.unauthorized("This account no longer exists.") }
+        return me
     }
 
     struct ChangePasswordRequest: Decodable {
@@ -64,14 +66,9 @@ struct MeController {
         }
         let hash = try await accounts.hasher.hash(body.newPassword)
         let actor = AuditActor(context: context)
-        try await accounts.database.withTenant(principal.tenantID) { tx in
-            try await tx.query("""
-                UPDATE accounts.employees SET password_hash = \(hash), password_changed_at = now(), updated_at = now() WHERE id = \(employee.id)
-                """)
-            try await tx.query("""
-                UPDATE accounts.refresh_tokens SET revoked_at = now()
-                WHERE employee_id = \(employee.id) AND revoked_at IS NULL AND family_id IS DISTINCT FROM \(principal.sessionID)::uuid
-                """)
+        try await accounts.database.withTenant(principal.tenantID) { [accounts] tx in
+            try await accounts.setPassword(tx, employee: employee.id, hash: hash)
+            try await accounts.revokeOtherSessions(tx, employee: employee.id, keeping: principal.sessionID)
             try await tx.audit(actor, action: "employee.password_changed", targetType: "employee", targetID: employee.id.uuidString.lowercased())
         }
         return .noContent

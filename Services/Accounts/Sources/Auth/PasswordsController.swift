@@ -39,9 +39,7 @@ struct PasswordsController {
                 try await referenced("employee_ids[\(index)]") { _ = try await tx.reachableEmployee(id, reach: reach) }
             }
             for id in ids {
-                try await tx.query("""
-                    UPDATE accounts.employees SET password_hash = \(hash), password_changed_at = now(), updated_at = now() WHERE id = \(id)
-                    """)
+                try await accounts.setPassword(tx, employee: id, hash: hash)
                 try await accounts.revokeAllSessions(tx, employee: id, reason: "password_reset")
                 try await tx.audit(actor, action: "employee.password_reset", targetType: "employee", targetID: id.uuidString.lowercased())
             }
@@ -100,9 +98,7 @@ struct PasswordsController {
             case .failed(let problem):
                 return problem
             case .passed(let employee):
-                try await tx.query("""
-                    UPDATE accounts.employees SET password_hash = \(hash), password_changed_at = now(), updated_at = now() WHERE id = \(employee)
-                    """)
+                try await accounts.setPassword(tx, employee: employee, hash: hash)
                 try await accounts.revokeAllSessions(tx, employee: employee, reason: "password_reset")
                 try await tx.audit(actor, action: "employee.password_reset_by_phone", targetType: "employee", targetID: employee.uuidString.lowercased())
                 return nil

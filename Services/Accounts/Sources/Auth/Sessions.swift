@@ -94,4 +94,25 @@ extension Accounts {
             """)
         try await tx.publish(SessionRevoked(employeeId: EmployeeID(employee), sessionId: family))
     }
+
+    /// Ends every session of `employee` but `keeping` (a password changed by its owner), each
+    /// through its own event so that their access tokens stop at once too.
+    func revokeOtherSessions(_ tx: TenantTransaction, employee: UUID, keeping: UUID?) async throws {
+        let families = try await tx.query("""
+            UPDATE accounts.refresh_tokens SET revoked_at = now()
+            WHERE employee_id = \(employee) AND revoked_at IS NULL AND family_id IS DISTINCT FROM \(keeping)::uuid
+            RETURNING family_id
+            """).collect().map { try $0.decode(UUID.self) }
+        for family in Set(families) {
+            try await tx.publish(SessionRevoked(employeeId: EmployeeID(employee), sessionId: family))
+        }
+    }
+
+    /// Stores a new password hash for `employee` and says so.
+    func setPassword(_ tx: TenantTransaction, employee: UUID, hash: String) async throws {
+        try await tx.query("""
+            UPDATE accounts.employees SET password_hash = \(hash), password_changed_at = now(), updated_at = now() WHERE id = \(employee)
+            """)
+        try await tx.publish(EmployeePasswordChanged(employeeId: EmployeeID(employee), changedAt: Date()))
+    }
 }
