@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import KefuCore
 import KefuTestSupport
 import Testing
 
@@ -73,6 +75,22 @@ import Testing
                 AND type IN ('employee.password_changed', 'auth.session_revoked') ORDER BY id
                 """, as: String.self)
             #expect(published == ["employee.password_changed", "auth.session_revoked"])
+        }
+    }
+}
+
+/// The same middleware serves every service; accounts' creates are covered like reception's.
+@Suite struct AccountsIdempotencyTests {
+    @Test func aRetriedCreateWritesOnce() async throws {
+        try await AccountsHarness.run { h in
+            let tenant = try await h.createTenant()
+            let key: HTTPFields = [.idempotencyKey: UUID().uuidString]
+            let first = try await h.client.call(.post, "/v1/departments", token: tenant.adminToken, json: ["name": "Sales"], headers: key)
+            let retry = try await h.client.call(.post, "/v1/departments", token: tenant.adminToken, json: ["name": "Sales"], headers: key)
+            #expect(first.status == .created && retry.status == .created)
+            #expect(retry.id == first.id && retry.headers[.idempotentReplayed] == "true")
+            let departments = try await h.call(.get, "/v1/departments", token: tenant.adminToken)
+            #expect(departments.data.filter { $0["name"] as? String == "Sales" }.count == 1)
         }
     }
 }

@@ -36,10 +36,17 @@ public struct Database: Sendable {
         _ body: @Sendable (TenantTransaction) async throws -> Result
     ) async throws -> Result {
         let published = PublishedMark()
-        let result = try await withTransaction { connection in
-            for try await _ in try await connection.execute(CoreStatements.SetTenant(tenant: tenant.description), logger: logger) {}
-            return try await body(TenantTransaction(connection: connection, tenantID: tenant, logger: logger, published: published))
+        let result: Result
+        do {
+            result = try await withTransaction { connection in
+                for try await _ in try await connection.execute(CoreStatements.SetTenant(tenant: tenant.description), logger: logger) {}
+                return try await body(TenantTransaction(connection: connection, tenantID: tenant, logger: logger, published: published))
+            }
+        } catch {
+            IdempotencyClaim.current?.transactionEnded(committed: false)
+            throw error
         }
+        IdempotencyClaim.current?.transactionEnded(committed: true)
         if published.isMarked { changes.changed(tenant) }
         return result
     }

@@ -6,6 +6,7 @@ extension TenantTransaction {
     /// change it describes commits. A statement trigger on `kefu.events` sends the NOTIFY wake-up.
     @discardableResult
     public func publish<E: KefuEvent>(_ event: E) async throws -> Int64 {
+        try await IdempotencyClaim.current?.claim(in: self)
         let payload = String(decoding: try KefuJSON.encoder().encode(event), as: UTF8.self)
         let rows = try await connection.execute(
             CoreStatements.InsertEvent(tenant: tenantID.uuid, type: E.eventType, payload: payload), logger: logger

@@ -11,12 +11,20 @@ public struct ProblemMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let problem as Problem {
-            return try problem.response(from: request, context: context)
-        } catch let error as any HTTPResponseError {
-            // Hummingbird's own errors: unknown route, body too large, bad query string …
-            return try Self.problem(from: error).response(from: request, context: context)
         } catch {
+            return try Self.response(for: error, request: request, context: context)
+        }
+    }
+
+    /// The problem+json response `error` is answered with.
+    static func response(for error: any Error, request: Request, context: Context) throws -> Response {
+        switch error {
+        case let problem as Problem:
+            return try problem.response(from: request, context: context)
+        case let error as any HTTPResponseError:
+            // Hummingbird's own errors: unknown route, body too large, bad query string …
+            return try problem(from: error).response(from: request, context: context)
+        default:
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return try Problem(
                 .internalServerError, code: "internal_error",

@@ -47,6 +47,7 @@ public func buildRouter<S: KefuServiceDefinition>(
     router.add(middleware: AuthenticationMiddleware(
         verifier: resources.tokenVerifier, revocations: resources.revocations, platformToken: resources.config.platformToken
     ))
+    router.add(middleware: IdempotencyMiddleware(database: resources.database, service: resources.service))
     try OperationalRoutes.add(to: router, resources: resources, migrated: migrated, openAPIDocument: S.openAPIDocument)
     try await S.addRoutes(to: router, shared: shared)
     methodNotAllowed.learn(router.routes.map { ($0.path, $0.method) })

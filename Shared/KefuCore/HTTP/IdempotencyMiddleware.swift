@@ -1,0 +1,171 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KefuModels
+import NIOCore
+
+extension HTTPField.Name {
+    public static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    /// Set on a response replayed for a retried key.
+    public static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+}
+
+/// `Idempotency-Key` on any authenticated POST: a client that retries a request with the same key
+/// (after a timeout, a dropped connection, a crash) gets the first response again instead of a
+/// second write. Keys belong to their caller (employee or API key) and last 24 hours.
+///
+/// The key is claimed by the request's first write, in that write's transaction
+/// (`IdempotencyClaim`), so "written" and "key taken" commit together; the response is stored
+/// just after. A request that wrote nothing (refused before writing) stores nothing: retrying it
+/// is harmless. The same key with another method, path or body is a 422; a key whose first
+/// request is still running is a 409 `idempotency_key_in_use`. Platform-token requests are not
+/// covered (no caller to own the key).
+public struct IdempotencyMiddleware: RouterMiddleware {
+    public typealias Context = KefuRequestContext
+
+    let database: Database
+    let service: String
+    /// How long a retry waits for a first request that has written but not yet stored its response.
+    let patience: Duration
+
+    public init(database: Database, service: ServiceName, patience: Duration = .seconds(2)) {
+        self.database = database
+        self.service = service.rawValue
+        self.patience = patience
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .post, let rawKey = request.headers[.idempotencyKey], let principal = context.principal else {
+            return try await next(request, context)
+        }
+        guard (1...255).contains(rawKey.utf8.count), rawKey.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) else {
+            throw Problem.invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters (a UUID is a good choice)")
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        var hash = SHA256()
+        hash.update(data: Array("\(request.method.rawValue) \(request.uri)\n".utf8))
+        hash.update(data: Self.canonical(body))
+        let claim = IdempotencyClaim(
+            tenant: principal.tenantID, service: service, subject: Self.subject(principal), key: rawKey,
+            fingerprint: Array(hash.finalize())
+        )
+        if let earlier = try await earlierAnswer(claim, waiting: false) { return earlier }
+
+        var response: Response
+        do {
+            response = try await IdempotencyClaim.$current.withValue(claim) { try await next(request, context) }
+        } catch is IdempotencyKeyTaken {
+            // A concurrent request with this key committed first; this one's write rolled back.
+            guard let earlier = try await earlierAnswer(claim, waiting: true) else { throw inUse() }
+            return earlier
+        } catch {
+            if !claim.isCommitted {
+                // A concurrent first request may have made this one fail before its claim (its
+                // row taking the same unique name): then the answer is the first one's.
+                if let earlier = try await earlierAnswer(claim, waiting: true) { return earlier }
+                throw error
+            }
+            response = try ProblemMiddleware.response(for: error, request: request, context: context)
+        }
+        guard claim.isCommitted else { return response }
+        let responseBody = try await Self.collect(response.body)
+        let kept = String(decoding: try JSONEncoder().encode(Self.replayedHeaders(of: response)), as: UTF8.self)
+        let status = Int16(response.status.code)
+        try await database.withTenant(claim.tenant) { tx in
+            try await tx.query("""
+                UPDATE kefu.idempotency_keys SET status = \(status), headers = \(kept)::jsonb, body = \(responseBody)
+                WHERE service = \(claim.service) AND subject = \(claim.subject) AND key = \(claim.key)
+                """)
+        }
+        response.body = .init(byteBuffer: responseBody)
+        return response
+    }
+
+    /// The answer for a key an earlier request holds, or nil when it is free. `waiting`: the
+    /// earlier request has written, so give it a moment to store its response.
+    func earlierAnswer(_ claim: IdempotencyClaim, waiting: Bool) async throws -> Response? {
+        let deadline = ContinuousClock.now + (waiting ? patience : .zero)
+        while true {
+            let row = try await database.withTenant(claim.tenant) { tx in
+                try await tx.query("""
+                    SELECT fingerprint, status, headers::text, body FROM kefu.idempotency_keys
+                    WHERE service = \(claim.service) AND subject = \(claim.subject) AND key = \(claim.key)
+                      AND created_at >= now() - interval '24 hours'
+                    """).collect().first?.decode((ByteBuffer, Int16?, String?, ByteBuffer?).self)
+            }
+            guard let (fingerprint, status, headers, body) = row else { return nil }
+            guard Array(fingerprint.readableBytesView) == claim.fingerprint else {
+                throw Problem(
+                    .unprocessableContent, code: "idempotency_key_reused",
+                    detail: "This Idempotency-Key was used for another request (method, path or body); use a new key for a new request.",
+                    fieldErrors: [FieldError(field: "Idempotency-Key", code: "idempotency_key_reused", message: "was used for another request")]
+                )
+            }
+            if let status {
+                var fields = HTTPFields()
+                let stored = try headers.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+                for (name, value) in stored {
+                    if let name = HTTPField.Name(name) { fields[name] = value }
+                }
+                fields[.idempotentReplayed] = "true"
+                return Response(status: .init(code: Int(status)), headers: fields, body: .init(byteBuffer: body ?? ByteBuffer()))
+            }
+            guard ContinuousClock.now < deadline else { throw inUse() }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    func inUse() -> Problem {
+        Problem(
+            .conflict, code: "idempotency_key_in_use",
+            detail: "A request with this Idempotency-Key is still being processed; retry in a moment.",
+            headers: [.retryAfter: "1"]
+        )
+    }
+
+    /// A JSON body with its keys sorted, so that a retry serialised in another key order is the
+    /// same request; any other body as sent.
+    static func canonical(_ body: ByteBuffer) -> Data {
+        let bytes = Data(body.readableBytesView)
+        guard let parsed = try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed]),
+              let sorted = try? JSONSerialization.data(withJSONObject: parsed, options: [.sortedKeys, .fragmentsAllowed])
+        else { return bytes }
+        return sorted
+    }
+
+    static func subject(_ principal: Principal) -> String {
+        switch principal.subject {
+        case .employee(let id): "employee:\(id)"
+        case .apiKey(let id): "api_key:\(id)"
+        }
+    }
+
+    /// The headers a replay repeats: what describes the result, not this exchange.
+    static func replayedHeaders(of response: Response) -> [String: String] {
+        var kept: [String: String] = [:]
+        for name in [HTTPField.Name.contentType, .location, .eTag] {
+            if let value = response.headers[name] { kept[name.canonicalName] = value }
+        }
+        return kept
+    }
+
+    static func collect(_ body: ResponseBody) async throws -> ByteBuffer {
+        let collector = BodyCollector()
+        try await body.write(collector)
+        return collector.buffer
+    }
+}
+
+/// Gathers a response body written in parts.
+private final class BodyCollector: ResponseBodyWriter {
+    var buffer = ByteBuffer()
+
+    func write(_ part: ByteBuffer) async throws {
+        var part = part
+        buffer.writeBuffer(&part)
+    }
+
+    func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}
