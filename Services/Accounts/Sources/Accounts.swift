@@ -2,6 +2,7 @@ import Foundation
 import KefuCore
 import KefuModels
 import Logging
+import NIOCore
 
 /// Everything the accounts routes share: built once per process.
 public struct Accounts: Sendable {
@@ -12,8 +13,8 @@ public struct Accounts: Sendable {
     public let sms: any SMSSender
     /// Encrypts the secrets accounts must read back (webhook signing secrets).
     public let secrets: SecretBox
-    /// `/v1/me` answers by employee; any change of the tenant (or a minute) forgets them.
-    let profiles: TenantCache<EmployeeID, MeController.Me>
+    /// `/v1/me` answers (encoded) by employee; any change of the tenant (or a minute) forgets them.
+    let profiles: TenantCache<EmployeeID, ByteBuffer>
 
     public var database: Database { resources.database }
     public var logger: Logger { resources.logger }

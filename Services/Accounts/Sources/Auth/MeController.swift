@@ -13,7 +13,7 @@ struct MeController {
         router.post("/v1/me/password", use: changePassword)
     }
 
-    struct Me: ResponseEncodable, Sendable {
+    struct Me: Encodable, Sendable {
         struct Tenant: Encodable, Sendable {
             let id: TenantID
             let slug: String
@@ -33,16 +33,18 @@ struct MeController {
     /// Profile, roles, effective permissions and data scopes as they are now (a token may be up to
     /// one access-token lifetime behind a role change). Clients call it on every page, so it is
     /// answered from `accounts.profiles`, which forgets a tenant's profiles whenever it changes.
-    @Sendable func me(request: Request, context: KefuRequestContext) async throws -> Me {
+    @Sendable func me(request: Request, context: KefuRequestContext) async throws -> Response {
         let principal = try context.requireAuthentication()
         guard let employeeID = principal.employeeID else {
             throw Problem.badRequest(code: "not_an_employee", detail: "/v1/me describes employees; this is an API key.")
         }
-        let me = try await accounts.profiles.value(principal.tenantID, employeeID) {
-            try await accounts.database.withTenant(principal.tenantID) { try await $0.me(employeeID.uuid) }
+        // The encoded answer is what is kept: encoding cost as much as the rest of a cached request.
+        let body = try await accounts.profiles.value(principal.tenantID, employeeID) { () -> ByteBuffer? in
+            let me = try await accounts.database.withTenant(principal.tenantID) { try await $0.me(employeeID.uuid) }
+            return try me.map { ByteBuffer(data: try KefuJSON.encoder().encode($0)) }
         }
-        guard let me else { throw Problem.unauthorized("This account no longer exists.") }
-        return me
+        guard let body else { throw Problem.unauthorized("This account no longer exists.") }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: body))
     }
 
     struct ChangePasswordRequest: Decodable {
