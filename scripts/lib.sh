@@ -56,6 +56,13 @@ cluster_up() {
         -v owner_password=kefu_owner -v app_password=kefu_app -v database=kefu < "$ROOT/scripts/bootstrap.sql" >/dev/null
 }
 
+# Restarts a running cluster with the options it was started with (a crash-like fast stop).
+cluster_restart() {
+    local data="$1"
+    log "restarting Postgres ($data)"
+    as_postgres "$(pg_bin)/pg_ctl" -D "$data" -l "$data/postgres.log" -m fast -w -t 60 restart >/dev/null
+}
+
 cluster_down() {
     local data="$1"
     [ -f "$data/PG_VERSION" ] || return 0

@@ -23,8 +23,8 @@ PASSWORD = "Demo12345"
 ADMIN_PHONE = "13800000000"
 
 
-def call(method, path, token=None, body=None, base=ACCOUNTS):
-    request = urllib.request.Request(base + path, method=method)
+def call(method, path, token=None, body=None, base=ACCOUNTS, headers=None):
+    request = urllib.request.Request(base + path, method=method, headers=headers or {})
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     data = None
@@ -51,17 +51,17 @@ def sms_code(phone, after):
     sys.exit(f"no sign-in code for {phone} in {LOG} (is KEFU_SMS_WEBHOOK_URL set? then the code went to your gateway)")
 
 
-def admin_token():
-    """Signs in as the demo super admin (password, then the logged second-factor code)."""
+def admin_token(slug="demo", phone=ADMIN_PHONE):
+    """Signs in as a tenant's super admin (password, then the logged second-factor code)."""
     offset = os.path.getsize(LOG)
-    status, login = call("POST", "/v1/auth/login", body={"tenant": "demo", "account": "admin", "password": PASSWORD})
+    status, login = call("POST", "/v1/auth/login", body={"tenant": slug, "account": "admin", "password": PASSWORD})
     if status != 200:
-        sys.exit(f"signing in as the demo admin failed: {status} {login}")
+        sys.exit(f"signing in as the {slug} admin failed: {status} {login}")
     status, tokens = call("POST", "/v1/auth/mfa", body={
-        "tenant": "demo", "challenge_id": login["challenge_id"], "code": sms_code(ADMIN_PHONE, offset),
+        "tenant": slug, "challenge_id": login["challenge_id"], "code": sms_code(phone, offset),
     })
     if status != 200:
-        sys.exit(f"signing in as the demo admin failed: {status} {tokens}")
+        sys.exit(f"signing in as the {slug} admin failed: {status} {tokens}")
     return tokens["access_token"]
 
 

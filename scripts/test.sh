@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test: a throwaway Postgres (fsync off) on its own port, the build, the tests, then the API
-# contract tests (scripts/contract-test.sh); the cluster is removed whatever happens.
+# contract tests (scripts/contract-test.sh) and the resilience tests (scripts/resilience-test.sh);
+# the cluster is removed whatever happens.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -21,7 +22,9 @@ log "building"
 swift build --build-tests
 log "testing"
 swift test --skip-build "$@"
-# The whole suite also checks the OpenAPI contracts from outside (skipped when tests are filtered).
+# The whole suite also checks the OpenAPI contracts and the failure behaviour from outside
+# (skipped when tests are filtered). The resilience test restarts the cluster: it runs last.
 if [ $# -eq 0 ]; then
     "$ROOT/scripts/contract-test.sh" "$PORT"
+    "$ROOT/scripts/resilience-test.sh" "$DATA/pg" "$PORT"
 fi

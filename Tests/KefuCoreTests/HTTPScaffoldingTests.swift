@@ -29,6 +29,13 @@ enum ProbeService: KefuServiceDefinition {
             }
             return .created
         }
+        // Postgres ends this request's connection under it, as a restart would.
+        router.post("/v1/probe/terminate") { _, _ -> HTTPResponse.Status in
+            try await shared.database.withTransaction { connection in
+                try await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: shared.logger)
+            }
+            return .noContent
+        }
         router.get("/v1/probe/items") { request, _ -> Page<Item> in
             let page = try PageRequest(request: request)
             let after = try page.cursor(as: Int.self) ?? 0
@@ -147,6 +154,22 @@ enum ProbeService: KefuServiceDefinition {
             for bad in ["limit=0", "limit=201", "limit=ten", "cursor=%21%21"] {
                 try await client.execute(uri: "/v1/probe/items?\(bad)", method: .get) { response in
                     #expect(response.status == .unprocessableContent, "\(bad)")
+                }
+            }
+        }
+    }
+
+    /// A connection lost mid-request is a 503 the client may retry, not a 500; the pool recovers.
+    @Test func aLostDatabaseConnectionIs503AndThePoolRecovers() async throws {
+        try await withProbe { client in
+            for _ in 0..<3 {
+                try await client.execute(uri: "/v1/probe/terminate", method: .post) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect((try? json(response))?["code"] as? String == "database_unavailable")
+                    #expect(response.headers[.retryAfter] == "1")
+                }
+                try await client.execute(uri: "/readyz", method: .get) { response in
+                    #expect(response.status == .ok)
                 }
             }
         }

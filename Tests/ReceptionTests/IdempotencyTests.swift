@@ -116,7 +116,8 @@ import Testing
     }
 
     /// A first request that wrote but never stored its response (its process died in between)
-    /// leaves the key taken: a retry waits a moment, then hears 409 rather than writing again.
+    /// leaves the key taken: a retry waits a moment, then hears 409 rather than writing again;
+    /// after a minute it hears that the response is lost.
     @Test func aKeyWhoseResponseWasLostIsInUse() async throws {
         try await ReceptionHarness.run { h in
             let tenant = try await h.tenant()
@@ -128,6 +129,11 @@ import Testing
             let retry = try await h.call(.post, "/v1/channels", token: tenant.admin, json: body, headers: key)
             #expect(retry.status == .conflict && retry.code == "idempotency_key_in_use")
             #expect(retry.headers[.retryAfter] == "1")
+            // A minute on, nobody is still working on it: the answer says the response is lost.
+            _ = try await TestEnvironment.ownerQuery(
+                "UPDATE kefu.idempotency_keys SET created_at = now() - interval '2 minutes' WHERE tenant_id = \(tenant.id.uuid) RETURNING 1", as: Int.self)
+            let later = try await h.call(.post, "/v1/channels", token: tenant.admin, json: body, headers: key)
+            #expect(later.status == .conflict && later.code == "idempotency_response_lost")
             #expect(try await channelCount(h, tenant) == 1)
         }
     }

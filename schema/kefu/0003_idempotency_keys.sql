@@ -7,6 +7,9 @@ CREATE TABLE kefu.idempotency_keys (
     -- Keys belong to their caller: 'employee:<id>' or 'api_key:<id>'.
     subject text NOT NULL,
     key text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
+    -- The request holding the key: after a failure whose commit is in doubt (the connection died
+    -- at COMMIT), a request finds out whether its own write committed.
+    claim_id uuid NOT NULL,
     -- SHA-256 of the method, the path with its query, and the body: the same key with another
     -- request is refused rather than answered with the first one's response.
     fingerprint bytea NOT NULL,

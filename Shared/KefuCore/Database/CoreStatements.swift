@@ -20,14 +20,6 @@ enum CoreStatements {
         func decodeRow(_ row: PostgresRow) throws -> Row {}
     }
 
-    struct Rollback: PostgresPreparedStatement {
-        static let name = "kefu_rollback"
-        static let sql = "ROLLBACK"
-        typealias Row = ()
-        func makeBindings() throws -> PostgresBindings { PostgresBindings() }
-        func decodeRow(_ row: PostgresRow) throws -> Row {}
-    }
-
     struct SetTenant: PostgresPreparedStatement {
         static let name = "kefu_set_tenant"
         static let sql = "SELECT set_config('kefu.tenant_id', $1, true)"

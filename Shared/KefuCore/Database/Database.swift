@@ -33,7 +33,7 @@ public struct Database: Sendable {
     @discardableResult
     public func withTenant<Result: Sendable>(
         _ tenant: TenantID,
-        _ body: @Sendable (TenantTransaction) async throws -> Result
+        _ body: @escaping @Sendable (TenantTransaction) async throws -> Result
     ) async throws -> Result {
         let published = PublishedMark()
         let result: Result
@@ -54,16 +54,26 @@ public struct Database: Sendable {
     /// A transaction that belongs to no tenant: only for the few global tables (event cursors,
     /// migrations). Tenant tables stay invisible here because no tenant is set.
     public func withTransaction<Result: Sendable>(
-        _ body: @Sendable (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await client.withConnection { connection in
-            try await connection.inTransaction(logger: logger, body)
+        try await client.withConnection { [logger] connection in
+            try await connection.abandoningWhenClosed { try await connection.inTransaction(logger: logger, body) }
+        }
+    }
+
+    /// One statement outside any transaction and any tenant (global tables, the few SECURITY
+    /// DEFINER doors), its rows collected.
+    public func rows(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> [PostgresRow] {
+        try await client.withConnection { [logger] connection in
+            try await connection.abandoningWhenClosed {
+                try await connection.query(query, logger: logger, file: file, line: line).collect()
+            }
         }
     }
 
     /// Succeeds when the database answers a trivial query.
     public func ping() async throws {
-        try await client.query("SELECT 1", logger: logger)
+        _ = try await rows("SELECT 1")
     }
 }
 
@@ -79,10 +89,16 @@ extension PostgresConnection {
         do {
             result = try await body(self)
         } catch {
-            do {
-                _ = try await execute(CoreStatements.Rollback(), logger: logger)
-            } catch let rollbackError {
-                logger.error("rollback failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
+            // A connection the server closed (a restart, a kill) rolled back with its session.
+            // Asking it again would hang: postgres-nio 1.33 never answers a statement that must
+            // first be prepared on a closing connection. For the same reason ROLLBACK, rare, is
+            // sent unprepared.
+            if !isClosed {
+                do {
+                    try await query("ROLLBACK", logger: logger)
+                } catch let rollbackError {
+                    logger.error("rollback failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
+                }
             }
             throw error
         }

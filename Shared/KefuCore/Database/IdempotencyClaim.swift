@@ -16,6 +16,8 @@ public final class IdempotencyClaim: Sendable {
     let subject: String
     let key: String
     let fingerprint: [UInt8]
+    /// This request, as recorded with the key it holds.
+    let id = UUID()
     private let state = Mutex(State.unclaimed)
 
     init(tenant: TenantID, service: String, subject: String, key: String, fingerprint: [UInt8]) {
@@ -36,10 +38,11 @@ public final class IdempotencyClaim: Sendable {
         guard tx.tenantID == tenant, state.withLock({ $0 == .unclaimed }) else { return }
         // An expired key (24 hours) is reused as if new.
         let rows = try await tx.query("""
-            INSERT INTO kefu.idempotency_keys (tenant_id, service, subject, key, fingerprint)
-            VALUES (\(tenant.uuid), \(service), \(subject), \(key), \(ByteBuffer(bytes: fingerprint)))
+            INSERT INTO kefu.idempotency_keys (tenant_id, service, subject, key, claim_id, fingerprint)
+            VALUES (\(tenant.uuid), \(service), \(subject), \(key), \(id), \(ByteBuffer(bytes: fingerprint)))
             ON CONFLICT (tenant_id, service, subject, key) DO UPDATE
-                SET fingerprint = excluded.fingerprint, status = NULL, headers = NULL, body = NULL, created_at = now()
+                SET claim_id = excluded.claim_id, fingerprint = excluded.fingerprint, status = NULL, headers = NULL,
+                    body = NULL, created_at = now()
                 WHERE kefu.idempotency_keys.created_at < now() - interval '24 hours'
             RETURNING 1
             """)

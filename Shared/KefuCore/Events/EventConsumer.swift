@@ -183,12 +183,13 @@ public final class EventConsumer: Service, Sendable {
     }
 
     private func fetch(after position: EventPosition) async throws -> [StoredEvent] {
-        let rows = try await database.client.query("""
+        let rows = try await database.rows("""
             SELECT tenant_id, id, txid::text, type, payload::text, created_at
             FROM kefu.events_since(\(String(position.transactionID))::xid8, \(position.id), \(batchSize)::integer)
-            """, logger: logger)
+            """)
         var events: [StoredEvent] = []
-        for try await (tenant, id, txid, type, payload, createdAt) in rows.decode((UUID, Int64, String, String, String, Date).self) {
+        for row in rows {
+            let (tenant, id, txid, type, payload, createdAt) = try row.decode((UUID, Int64, String, String, String, Date).self)
             events.append(StoredEvent(
                 position: EventPosition(transactionID: UInt64(txid) ?? 0, id: id),
                 tenantID: TenantID(tenant), type: type, payload: payload, createdAt: createdAt
@@ -201,21 +202,13 @@ public final class EventConsumer: Service, Sendable {
         if case .everyProcess(let window) = mode {
             if let position = memoryCursor.withLock({ $0 }) { return position }
             let since = Date().addingTimeInterval(-Double(window.components.seconds))
-            let rows = try await database.client.query(
-                "SELECT txid::text, id FROM kefu.events_position_since(\(since))", logger: logger
-            )
-            for try await (txid, id) in rows.decode((String, Int64).self) {
-                return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
-            }
-            return .start
-        }
-        let rows = try await database.client.query(
-            "SELECT last_txid::text, last_id FROM kefu.event_cursors WHERE consumer = \(name)", logger: logger
-        )
-        for try await (txid, id) in rows.decode((String, Int64).self) {
+            let rows = try await database.rows("SELECT txid::text, id FROM kefu.events_position_since(\(since))")
+            guard let (txid, id) = try rows.first?.decode((String, Int64).self) else { return .start }
             return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
         }
-        return .start
+        let rows = try await database.rows("SELECT last_txid::text, last_id FROM kefu.event_cursors WHERE consumer = \(name)")
+        guard let (txid, id) = try rows.first?.decode((String, Int64).self) else { return .start }
+        return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
     }
 
     /// Only ever moves the cursor forward, so a replica that lost leadership mid-batch cannot
@@ -225,12 +218,12 @@ public final class EventConsumer: Service, Sendable {
             memoryCursor.withLock { $0 = max($0 ?? position, position) }
             return
         }
-        try await database.client.query("""
+        _ = try await database.rows("""
             INSERT INTO kefu.event_cursors AS c (consumer, last_txid, last_id)
             VALUES (\(name), \(String(position.transactionID))::xid8, \(position.id))
             ON CONFLICT (consumer) DO UPDATE SET last_txid = EXCLUDED.last_txid, last_id = EXCLUDED.last_id, updated_at = now()
             WHERE (c.last_txid, c.last_id) < (EXCLUDED.last_txid, EXCLUDED.last_id)
-            """, logger: logger)
+            """)
     }
 }
 

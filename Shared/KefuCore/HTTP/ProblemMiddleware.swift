@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import PostgresNIO
 
 /// Turns every error thrown below it into a problem+json response, so that clients see one error
 /// shape whatever failed. Unexpected errors are logged in full and answered with a bare 500.
@@ -24,12 +25,35 @@ public struct ProblemMiddleware: RouterMiddleware {
         case let error as any HTTPResponseError:
             // Hummingbird's own errors: unknown route, body too large, bad query string …
             return try problem(from: error).response(from: request, context: context)
+        case _ where isDatabaseUnavailable(error):
+            context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
+            return try Problem(
+                .serviceUnavailable, code: "database_unavailable",
+                detail: "The database is briefly unreachable (a restart?). Retry shortly: with the same Idempotency-Key a retry cannot write twice.",
+                headers: [.retryAfter: "1"]
+            ).response(from: request, context: context)
         default:
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return try Problem(
                 .internalServerError, code: "internal_error",
                 detail: "Something went wrong on our side. Quote request id \(context.requestID) when reporting it."
             ).response(from: request, context: context)
+        }
+    }
+
+    /// The connection to Postgres failed (refused, closed by a restart or an administrator):
+    /// the request may succeed if retried, unlike a bug.
+    static func isDatabaseUnavailable(_ error: any Error) -> Bool {
+        if error is ConnectionLost { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return true
+        case .server:
+            // 57P01-57P03: admin shutdown, crash shutdown, cannot connect now (starting up).
+            return error.serverInfo?[.sqlState]?.hasPrefix("57P") == true
+        default:
+            return false
         }
     }
 

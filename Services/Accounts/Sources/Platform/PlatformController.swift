@@ -88,11 +88,12 @@ struct PlatformController {
         try context.requirePlatformOperator()
         let page = try PageRequest(request: request)
         let after = try page.cursor(as: String.self)
-        let rows = try await accounts.database.client.query("""
+        let rows = try await accounts.database.rows("""
             SELECT tenant_id, slug, name, seat_limit, status, created_at FROM accounts.platform_tenants(\(after), \(page.limit + 1)::integer)
-            """, logger: context.logger)
+            """)
         var tenants: [TenantView] = []
-        for try await r in rows.decode((UUID, String, String, Int, String, Date).self) {
+        for row in rows {
+            let r = try row.decode((UUID, String, String, Int, String, Date).self)
             tenants.append(TenantView(id: TenantID(r.0), slug: r.1, name: r.2, seatLimit: r.3, status: r.4, counts: nil, createdAt: r.5))
         }
         return try page.page(from: tenants) { $0.slug }

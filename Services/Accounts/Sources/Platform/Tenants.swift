@@ -7,13 +7,9 @@ extension Accounts {
     /// The tenant a sign-in names, if it exists and is active. Sign-in happens before any tenant
     /// is set, so this goes through the one narrow cross-tenant function.
     func activeTenant(slug: String) async throws -> TenantID? {
-        let rows = try await database.client.query(
-            "SELECT tenant_id, status FROM accounts.tenant_by_slug(\(slug))", logger: logger
-        )
-        for try await (id, status) in rows.decode((UUID, String).self) where status == "active" {
-            return TenantID(id)
-        }
-        return nil
+        let rows = try await database.rows("SELECT tenant_id, status FROM accounts.tenant_by_slug(\(slug))")
+        guard let (id, status) = try rows.first?.decode((UUID, String).self), status == "active" else { return nil }
+        return TenantID(id)
     }
 
     func tenantIsActive(_ tenant: TenantID) async throws -> Bool {

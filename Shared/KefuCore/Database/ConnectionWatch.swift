@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The connection of a transaction died under it and the transaction was abandoned.
+public struct ConnectionLost: Error, CustomStringConvertible {
+    public var description: String { "the database connection closed while a statement was waiting for its answer" }
+}
+
+extension PostgresConnection {
+    /// Runs `body`, giving up on it once this connection has been closed for a second.
+    ///
+    /// Why: postgres-nio 1.33 writes each statement to its channel without a write promise, so a
+    /// statement written just after the server closed the connection (a Postgres restart, a
+    /// killed backend) is never answered, and its caller — a request, an event consumer — would
+    /// wait forever: requests hung, consumers stopped delivering, and SIGTERM could not drain.
+    /// Statements in flight when the connection closes fail on their own within that second.
+    func abandoningWhenClosed<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let outcome = Outcome<T>()
+        let work = Task {
+            do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
+        }
+        let watchdog = Task { [self] in
+            var closedSince: ContinuousClock.Instant?
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(500))
+                guard isClosed else { continue }
+                if let closedSince, ContinuousClock.now - closedSince >= .seconds(1) {
+                    outcome.finish(.failure(ConnectionLost()))
+                    work.cancel()
+                    return
+                }
+                closedSince = closedSince ?? .now
+            }
+        }
+        defer { watchdog.cancel() }
+        return try await withTaskCancellationHandler {
+            try await outcome.value()
+        } onCancel: {
+            work.cancel()
+        }
+    }
+}
+
+/// The first result reported, delivered to one waiter.
+private final class Outcome<T: Sendable>: Sendable {
+    private struct State {
+        var result: Result<T, any Error>?
+        var waiter: CheckedContinuation<T, any Error>?
+    }
+    private let state = Mutex(State())
+
+    func finish(_ result: Result<T, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(with: result)
+    }
+
+    func value() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready = state.withLock { state -> Result<T, any Error>? in
+                if let result = state.result { return result }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+}

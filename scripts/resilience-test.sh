@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Failures lose nothing (scripts/resilience.py): accounts and reception run as built while
+# Postgres restarts under them, while they are killed mid-work and when they are asked to stop.
+# Usage (make test runs it last, on its own cluster): resilience-test.sh CLUSTER_DIR DATABASE_PORT
+# KEEP_WORK=1 keeps the services' logs (the folder is printed first).
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+CLUSTER="$1"
+PG_PORT="$2"
+WORK="$(mktemp -d /tmp/kefu-resilience.XXXXXX)"
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+ensure_jwt_keys "$WORK/keys"
+export KEFU_DATABASE_URL="postgres://kefu_app:kefu_app@127.0.0.1:$PG_PORT/kefu"
+export KEFU_MIGRATION_DATABASE_URL="postgres://kefu_owner:kefu_owner@127.0.0.1:$PG_PORT/kefu"
+export KEFU_SCHEMA_DIR="$ROOT/schema" KEFU_DATA_DIR="$WORK" KEFU_WORK="$WORK"
+export KEFU_PLATFORM_TOKEN="$(openssl rand -hex 24)"
+export KEFU_ACCOUNTS_PORT="${KEFU_RESILIENCE_ACCOUNTS_PORT:-18191}" KEFU_RECEPTION_PORT="${KEFU_RESILIENCE_RECEPTION_PORT:-18192}"
+export KEFU_ACCOUNTS_LOG="$WORK/accounts.log"
+export KEFU_BIN="$(swift build --show-bin-path)"
+export KEFU_RESTART_POSTGRES="source '$ROOT/scripts/lib.sh'; cluster_restart '$CLUSTER'"
+python3 scripts/resilience.py
