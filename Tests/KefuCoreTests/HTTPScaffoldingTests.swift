@@ -36,6 +36,10 @@ enum ProbeService: KefuServiceDefinition {
             }
             return .noContent
         }
+        router.get("/v1/probe/ping") { _, _ -> HTTPResponse.Status in
+            try await shared.database.ping()
+            return .noContent
+        }
         router.get("/v1/probe/items") { request, _ -> Page<Item> in
             let page = try PageRequest(request: request)
             let after = try page.cursor(as: Int.self) ?? 0
@@ -168,8 +172,8 @@ enum ProbeService: KefuServiceDefinition {
                     #expect((try? json(response))?["code"] as? String == "database_unavailable")
                     #expect(response.headers[.retryAfter] == "1")
                 }
-                try await client.execute(uri: "/readyz", method: .get) { response in
-                    #expect(response.status == .ok)
+                try await client.execute(uri: "/v1/probe/ping", method: .get) { response in
+                    #expect(response.status == .noContent)
                 }
             }
         }
