@@ -6,6 +6,22 @@ import Synchronization
 /// The connection of a transaction died under it and the transaction was abandoned.
 public struct ConnectionLost: Error, CustomStringConvertible {
     public var description: String { "the database connection closed while a statement was waiting for its answer" }
+
+    /// The connection to Postgres failed (refused, closed by a restart or an administrator):
+    /// the work may succeed if retried, unlike a bug.
+    static func isDatabaseUnavailable(_ error: any Error) -> Bool {
+        if error is ConnectionLost { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return true
+        case .server:
+            // 57P01-57P03: admin shutdown, crash shutdown, cannot connect now (starting up).
+            return error.serverInfo?[.sqlState]?.hasPrefix("57P") == true
+        default:
+            return false
+        }
+    }
 }
 
 extension PostgresConnection {

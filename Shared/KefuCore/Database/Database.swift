@@ -1,6 +1,7 @@
 import KefuModels
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The service's connection pool and the one way to open a transaction on it.
 ///
@@ -56,8 +57,19 @@ public struct Database: Sendable {
     public func withTransaction<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await client.withConnection { [logger] connection in
-            try await connection.abandoningWhenClosed { try await connection.inTransaction(logger: logger, body) }
+        // After a restart the pool may hand out a connection the server has already closed
+        // before it notices: a transaction that could not even begin ran nothing, so it is
+        // retried on another connection.
+        var attempt = 1
+        while true {
+            let begun = Begun()
+            do {
+                return try await client.withConnection { [logger] connection in
+                    try await connection.abandoningWhenClosed { try await connection.inTransaction(logger: logger, begun: begun, body) }
+                }
+            } catch where !begun.value && attempt < 3 && ConnectionLost.isDatabaseUnavailable(error) {
+                attempt += 1
+            }
         }
     }
 
@@ -82,9 +94,11 @@ extension PostgresConnection {
     /// (postgres-nio's `withTransaction` wraps it, which would hide our problem errors).
     func inTransaction<Result: Sendable>(
         logger: Logger,
+        begun: Begun = Begun(),
         _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         _ = try await execute(CoreStatements.Begin(), logger: logger)
+        begun.mark()
         let result: Result
         do {
             result = try await body(self)
@@ -105,6 +119,13 @@ extension PostgresConnection {
         _ = try await execute(CoreStatements.Commit(), logger: logger)
         return result
     }
+}
+
+/// Whether a transaction got as far as BEGIN (before it, nothing can have been written).
+final class Begun: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func mark() { flag.store(true, ordering: .releasing) }
+    var value: Bool { flag.load(ordering: .acquiring) }
 }
 
 /// A transaction pinned to one tenant. Pass it to repositories; publish events on it.

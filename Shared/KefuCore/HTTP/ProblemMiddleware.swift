@@ -1,6 +1,5 @@
 import Hummingbird
 import Logging
-import PostgresNIO
 
 /// Turns every error thrown below it into a problem+json response, so that clients see one error
 /// shape whatever failed. Unexpected errors are logged in full and answered with a bare 500.
@@ -25,7 +24,7 @@ public struct ProblemMiddleware: RouterMiddleware {
         case let error as any HTTPResponseError:
             // Hummingbird's own errors: unknown route, body too large, bad query string …
             return try problem(from: error).response(from: request, context: context)
-        case _ where isDatabaseUnavailable(error):
+        case _ where ConnectionLost.isDatabaseUnavailable(error):
             context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
             return try Problem(
                 .serviceUnavailable, code: "database_unavailable",
@@ -38,22 +37,6 @@ public struct ProblemMiddleware: RouterMiddleware {
                 .internalServerError, code: "internal_error",
                 detail: "Something went wrong on our side. Quote request id \(context.requestID) when reporting it."
             ).response(from: request, context: context)
-        }
-    }
-
-    /// The connection to Postgres failed (refused, closed by a restart or an administrator):
-    /// the request may succeed if retried, unlike a bug.
-    static func isDatabaseUnavailable(_ error: any Error) -> Bool {
-        if error is ConnectionLost { return true }
-        guard let error = error as? PSQLError else { return false }
-        switch error.code {
-        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
-            return true
-        case .server:
-            // 57P01-57P03: admin shutdown, crash shutdown, cannot connect now (starting up).
-            return error.serverInfo?[.sqlState]?.hasPrefix("57P") == true
-        default:
-            return false
         }
     }
 
