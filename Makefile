@@ -16,6 +16,6 @@ bench:
 build:
 	swift build
 
-# Removes the local cluster, logs and keys (after make stop).
-clean-data: stop
-	rm -rf .data
+# Stops everything, then deletes the local cluster (wherever it lives: README, Quick start), logs and keys.
+clean-data:
+	@scripts/stop.sh --clean-data

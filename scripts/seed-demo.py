@@ -73,6 +73,9 @@ def main():
     if status == 409:
         print("demo tenant already seeded")
         return
+    if status == 401:
+        sys.exit(f"accounts ({ACCOUNTS}) refused the platform token: it runs with another KEFU_PLATFORM_TOKEN"
+                 " (make stop, then make run, restarts it with this one)")
     if status != 201:
         sys.exit(f"creating the demo tenant failed: {status} {body}")
 
