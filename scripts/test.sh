@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make test: a throwaway Postgres (fsync off) on its own port, the build, the tests, then the API
-# contract tests (scripts/contract-test.sh) and the resilience tests (scripts/resilience-test.sh);
-# the cluster is removed whatever happens.
+# make test: the clone test (scripts/clone-test.sh), a throwaway Postgres (fsync off) on its own
+# port, the build, the tests, then the API contract tests (scripts/contract-test.sh) and the
+# resilience tests (scripts/resilience-test.sh); the cluster is removed whatever happens.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -9,6 +9,11 @@ PORT="${KEFU_TEST_PG_PORT:-5434}"
 ensure_build_tools
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     die "port $PORT is already in use; set KEFU_TEST_PG_PORT to a free one"
+fi
+# make run's cluster from a fresh clone in a 0700 folder (scripts/clone-test.sh): it needs no
+# build, so it runs first (skipped when tests are filtered, like the contract tests).
+if [ $# -eq 0 ]; then
+    "$ROOT/scripts/clone-test.sh"
 fi
 DATA="$(mktemp -d /tmp/kefu-test-pg.XXXXXX)"
 chmod 755 "$DATA"
