@@ -16,6 +16,11 @@ public enum OrganisationDataScope: String, Sendable, Codable, CaseIterable, Hash
     public func union(_ other: OrganisationDataScope) -> OrganisationDataScope {
         self == .company || other == .company ? .company : .myDepartment
     }
+
+    /// The narrower of two scopes: what two grants both reach.
+    public func intersection(_ other: OrganisationDataScope) -> OrganisationDataScope {
+        self == .company && other == .company ? .company : .myDepartment
+    }
 }
 
 /// The data scopes a principal holds, the union over its roles.
@@ -33,5 +38,21 @@ public struct DataScopes: Sendable, Codable, Hashable {
 
     public func union(_ other: DataScopes) -> DataScopes {
         DataScopes(customers: customers.union(other.customers), organisation: organisation.union(other.organisation))
+    }
+
+    /// What both reach: an API key's token reaches no further than its creator does now.
+    public func intersection(_ other: DataScopes) -> DataScopes {
+        let customers: Set<CustomerDataScope> =
+            if self.customers.contains(.all) { other.customers }
+            else if other.customers.contains(.all) { self.customers }
+            else { self.customers.intersection(other.customers) }
+        return DataScopes(customers: customers, organisation: organisation.intersection(other.organisation))
+    }
+
+    /// True when everything these scopes reach, `other` reaches too ("all customers" reaches
+    /// every customer scope; the whole company reaches my department).
+    public func isWithin(_ other: DataScopes) -> Bool {
+        (other.customers.contains(.all) || customers.isSubset(of: other.customers))
+            && (organisation == .myDepartment || other.organisation == .company)
     }
 }

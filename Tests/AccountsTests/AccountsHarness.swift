@@ -114,6 +114,46 @@ struct AccountsHarness: Sendable {
         return (created.string("id")!, account, login.string("access_token")!, login.string("refresh_token")!)
     }
 
+    struct Member: Sendable {
+        let id: String
+        let account: String
+        let phone: String
+        let roleID: String
+        let tokens: Tokens
+        var token: String { tokens.accessToken }
+    }
+
+    /// An employee holding a new role with `permissions` and these data scopes (sensitive ones
+    /// allowed: it has a phone and signs in with the second factor).
+    func member(
+        in tenant: Tenant, permissions: [String], customers: [String] = ["all"], organisation: String = "company",
+        departmentID: String? = nil
+    ) async throws -> Member {
+        let account = "m" + UUID().uuidString.prefix(8).lowercased()
+        let phone = "139" + String(Int.random(in: 10_000_000...99_999_999))
+        let role = try await call(.post, "/v1/roles", token: tenant.adminToken, json: [
+            "name": String(account.prefix(10)), "permissions": permissions,
+            "data_scopes": ["customers": customers, "organisation": organisation],
+        ])
+        try #require(role.status == .created, "\(role.json)")
+        var body: [String: Any] = [
+            "account": account, "password": Self.password, "display_name": "Member \(account)", "role_ids": [role.string("id")!],
+            "phone": phone,
+        ]
+        if let departmentID { body["department_id"] = departmentID }
+        let created = try await call(.post, "/v1/employees", token: tenant.adminToken, json: body)
+        try #require(created.status == .created, "\(created.json)")
+        let needsCode = permissions.contains { Permission(rawValue: $0).isSensitive }
+        let tokens: Tokens
+        if needsCode {
+            tokens = try await signInWithSecondFactor(slug: tenant.slug, account: account, password: Self.password, phone: phone)
+        } else {
+            let login = try await signIn(slug: tenant.slug, account: account)
+            tokens = Tokens(accessToken: login.string("access_token")!, refreshToken: login.string("refresh_token")!)
+        }
+        return Member(id: created.string("id")!, account: account, phone: phone, roleID: role.string("id")!, tokens: tokens)
+    }
+
     func department(in tenant: Tenant, name: String, parent: String? = nil) async throws -> String {
         var body: [String: Any] = ["name": name]
         if let parent { body["parent_id"] = parent }

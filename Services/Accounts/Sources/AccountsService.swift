@@ -21,6 +21,7 @@ public enum AccountsService: KefuServiceDefinition {
         MeController(accounts: accounts).addRoutes(to: router)
         DepartmentsController(accounts: accounts).addRoutes(to: router)
         EmployeesController(accounts: accounts).addRoutes(to: router)
+        PhoneChangeController(accounts: accounts).addRoutes(to: router)
         HandoverController(accounts: accounts).addRoutes(to: router)
         OrganisationCSVController(accounts: accounts).addRoutes(to: router)
         RolesController(accounts: accounts).addRoutes(to: router)

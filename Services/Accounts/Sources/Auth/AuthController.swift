@@ -75,7 +75,7 @@ struct AuthController {
                 return .challenge(challenge)
             }
             try await tx.audit(actor, action: "auth.login", targetType: "employee", targetID: active.id.uuidString.lowercased())
-            return .tokens(try await accounts.startSession(tx, employee: active, access: access))
+            return .tokens(try await accounts.startSession(tx, employee: active, access: access, secondFactor: false))
         }
         switch outcome {
         case .tokens(let tokens):
@@ -107,7 +107,7 @@ struct AuthController {
                 }
                 let access = try await tx.effectiveAccess(employee: employee.id)
                 try await tx.audit(actor, action: "auth.login", targetType: "employee", targetID: employee.id.uuidString.lowercased())
-                return .success(try await accounts.startSession(tx, employee: employee, access: access))
+                return .success(try await accounts.startSession(tx, employee: employee, access: access, secondFactor: true))
             }
         }
         return LoginResponse(try outcome.get())
@@ -124,12 +124,13 @@ struct AuthController {
         guard let token = TenantSecret(body.refreshToken, prefix: TenantSecret.refreshToken), try await accounts.tenantIsActive(token.tenant) else { throw invalid }
         let outcome = try await accounts.database.withTenant(token.tenant) { [accounts] tx -> Result<TokenResponse, Problem> in
             let rows = try await tx.query("""
-                SELECT family_id, employee_id, secret_hash, expires_at > now(), rotated_at IS NOT NULL, revoked_at IS NOT NULL
+                SELECT family_id, employee_id, secret_hash, expires_at > now(), rotated_at IS NOT NULL, revoked_at IS NOT NULL,
+                       second_factor, session_expires_at
                 FROM accounts.refresh_tokens WHERE id = \(token.id) FOR UPDATE
                 """)
-            var found: (UUID, UUID, ByteBuffer, Bool, Bool, Bool)?
-            for try await row in rows.decode((UUID, UUID, ByteBuffer, Bool, Bool, Bool).self) { found = row }
-            guard let (family, employeeID, hash, live, rotated, revoked) = found,
+            var found: (UUID, UUID, ByteBuffer, Bool, Bool, Bool, Bool, Date)?
+            for try await row in rows.decode((UUID, UUID, ByteBuffer, Bool, Bool, Bool, Bool, Date).self) { found = row }
+            guard let (family, employeeID, hash, live, rotated, revoked, secondFactor, sessionEnds) = found,
                   Secrets.matches(hash, token.secret) else { return .failure(invalid) }
             if rotated && !revoked {
                 // A rotated token came back: someone else holds a copy. End the whole family.
@@ -140,9 +141,17 @@ struct AuthController {
             }
             guard live, !revoked, !rotated,
                   let employee = try await tx.employee(id: employeeID), employee.status == "active" else { return .failure(invalid) }
-            try await tx.query("UPDATE accounts.refresh_tokens SET rotated_at = now() WHERE id = \(token.id)")
-            let next = try await accounts.insertRefreshToken(tx, employee: employeeID, family: family)
             let access = try await tx.effectiveAccess(employee: employeeID)
+            if access.needsSecondFactor && !secondFactor {
+                // The roles gained a sensitive permission after a password-only sign-in: only a new
+                // sign-in with the phone code may carry it.
+                try await accounts.revokeSession(tx, employee: employeeID, family: family)
+                try await tx.audit(actor, action: "auth.refresh_needs_second_factor", targetType: "employee", targetID: employeeID.uuidString.lowercased())
+                return .failure(Problem(.unauthorized, code: "mfa_required",
+                                        detail: "Your roles now hold sensitive permissions: sign in again and enter the code sent to your phone."))
+            }
+            try await tx.query("UPDATE accounts.refresh_tokens SET rotated_at = now() WHERE id = \(token.id)")
+            let next = try await accounts.insertRefreshToken(tx, employee: employeeID, family: family, secondFactor: secondFactor, sessionExpiresAt: sessionEnds)
             return .success(TokenResponse(
                 accessToken: try await accounts.accessToken(tenant: token.tenant, employee: employee, access: access, session: family),
                 refreshToken: next.string, expiresIn: Int(accounts.accessTokenLifetime), tokenType: "Bearer"
@@ -169,26 +178,44 @@ struct AuthController {
     }
 
     /// API keys are exchanged here for short-lived access tokens, which every service verifies
-    /// like any other. A revoked key cannot be exchanged and its tokens are revoked everywhere.
+    /// like any other. A key reaches no further than its creator does now: the token carries the
+    /// key's permissions that the creator still holds and the creator's current data scopes. A
+    /// revoked or expired key, or one whose creator is no longer active, cannot be exchanged.
     @Sendable func exchangeApiKey(request: Request, context: KefuRequestContext) async throws -> TokenResponse {
         let body = try await request.decode(as: ApiKeyTokenRequest.self, context: context)
-        let invalid = Problem(.unauthorized, code: "invalid_api_key", detail: "The API key is invalid or revoked.")
+        let invalid = Problem(.unauthorized, code: "invalid_api_key", detail: "The API key is invalid, expired or revoked.")
         guard let key = TenantSecret(body.apiKey, prefix: TenantSecret.apiKey), try await accounts.tenantIsActive(key.tenant) else { throw invalid }
-        let permissions = try await accounts.database.withTenant(key.tenant) { tx -> [String]? in
-            let rows = try await tx.query("SELECT secret_hash, permissions FROM accounts.api_keys WHERE id = \(key.id) AND revoked_at IS NULL")
-            var found: (ByteBuffer, [String])?
-            for try await row in rows.decode((ByteBuffer, [String]).self) { found = row }
-            guard let (hash, permissions) = found, Secrets.matches(hash, key.secret) else { return nil }
+        let grant = try await accounts.database.withTenant(key.tenant) { tx -> ApiKeyGrant? in
+            let rows = try await tx.query("""
+                SELECT secret_hash, permissions, created_by, expires_at FROM accounts.api_keys
+                WHERE id = \(key.id) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+                """)
+            var found: (ByteBuffer, [String], UUID, Date?)?
+            for try await row in rows.decode((ByteBuffer, [String], UUID, Date?).self) { found = row }
+            guard let (hash, permissions, creatorID, expiresAt) = found, Secrets.matches(hash, key.secret),
+                  let creator = try await tx.employee(id: creatorID), creator.status == "active" else { return nil }
             try await tx.query("UPDATE accounts.api_keys SET last_used_at = now() WHERE id = \(key.id)")
-            return permissions
+            let access = try await tx.effectiveAccess(employee: creatorID)
+            return ApiKeyGrant(
+                permissions: Set(permissions.map(Permission.init(rawValue:))).intersection(access.permissions),
+                scopes: access.scopes, department: creator.departmentID, expiresAt: expiresAt
+            )
         }
-        guard let permissions else { throw invalid }
+        guard let grant else { throw invalid }
+        // The token never outlives the key.
+        let lifetime = min(accounts.settings.apiKeyTokenLifetime, grant.expiresAt.map { $0.timeIntervalSinceNow } ?? .infinity)
         let token = try await accounts.signer.sign(AccessTokenClaims(
             subject: .apiKey(ApiKeyID(key.id)), tenant: key.tenant,
-            permissions: Set(permissions.map(Permission.init(rawValue:))), scopes: .unrestricted,
-            lifetime: accounts.settings.apiKeyTokenLifetime
+            permissions: grant.permissions, scopes: grant.scopes, department: grant.department, lifetime: lifetime
         ))
-        return TokenResponse(accessToken: token, refreshToken: nil, expiresIn: Int(accounts.settings.apiKeyTokenLifetime), tokenType: "Bearer")
+        return TokenResponse(accessToken: token, refreshToken: nil, expiresIn: Int(lifetime), tokenType: "Bearer")
+    }
+
+    struct ApiKeyGrant: Sendable {
+        let permissions: Set<Permission>
+        let scopes: DataScopes
+        let department: UUID?
+        let expiresAt: Date?
     }
 
     struct JWKS: ResponseEncodable {

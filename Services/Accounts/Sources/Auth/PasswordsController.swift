@@ -35,8 +35,10 @@ struct PasswordsController {
         let ids = Array(Set(body.employeeIds))
         try await accounts.database.withTenant(principal.tenantID) { [accounts] tx in
             let reach = try await tx.reach(of: principal)
+            let authority = try await tx.authority(of: principal)
             for (index, id) in body.employeeIds.enumerated() {
                 try await referenced("employee_ids[\(index)]") { _ = try await tx.reachableEmployee(id, reach: reach) }
+                try await tx.requireWithin(authority, employee: id)
             }
             for id in ids {
                 try await accounts.setPassword(tx, employee: id, hash: hash)

@@ -59,24 +59,51 @@ extension Accounts {
         ))
     }
 
-    /// Starts a sign-in session: a new refresh-token family and its first tokens.
-    func startSession(_ tx: TenantTransaction, employee: EmployeeRecord, access: EffectiveAccess) async throws -> TokenResponse {
+    /// Starts a sign-in session: a new refresh-token family and its first tokens. `secondFactor`:
+    /// whether this sign-in passed the phone code — a session that did not may never carry a
+    /// sensitive permission.
+    func startSession(_ tx: TenantTransaction, employee: EmployeeRecord, access: EffectiveAccess, secondFactor: Bool) async throws -> TokenResponse {
         let family = UUID()
-        let refresh = try await insertRefreshToken(tx, employee: employee.id, family: family)
+        let refresh = try await insertRefreshToken(tx, employee: employee.id, family: family, secondFactor: secondFactor, sessionExpiresAt: nil)
         return TokenResponse(
             accessToken: try await accessToken(tenant: tx.tenantID, employee: employee, access: access, session: family),
             refreshToken: refresh.string, expiresIn: Int(accessTokenLifetime), tokenType: "Bearer"
         )
     }
 
-    func insertRefreshToken(_ tx: TenantTransaction, employee: UUID, family: UUID) async throws -> TenantSecret {
+    /// A refresh token of `family`. A new session (`sessionExpiresAt` nil) ends at most
+    /// `sessionLifetime` from now; a rotated token keeps its session's end, so refreshing slides
+    /// the idle limit but never the absolute one.
+    func insertRefreshToken(
+        _ tx: TenantTransaction, employee: UUID, family: UUID, secondFactor: Bool, sessionExpiresAt: Date?
+    ) async throws -> TenantSecret {
         let token = TenantSecret(prefix: TenantSecret.refreshToken, tenant: tx.tenantID)
         try await tx.query("""
-            INSERT INTO accounts.refresh_tokens (tenant_id, id, family_id, employee_id, secret_hash, expires_at)
-            VALUES (\(tx.tenantID.uuid), \(token.id), \(family), \(employee), \(Secrets.digest(token.secret)),
-                    now() + make_interval(secs => \(settings.refreshTokenLifetime)))
+            WITH session AS (
+                SELECT coalesce(\(sessionExpiresAt)::timestamptz, now() + make_interval(secs => \(settings.sessionLifetime))) AS ends
+            )
+            INSERT INTO accounts.refresh_tokens (tenant_id, id, family_id, employee_id, secret_hash, second_factor,
+                                                 session_expires_at, expires_at)
+            SELECT \(tx.tenantID.uuid), \(token.id), \(family), \(employee), \(Secrets.digest(token.secret)), \(secondFactor),
+                   session.ends, least(session.ends, now() + make_interval(secs => \(settings.refreshTokenLifetime)))
+            FROM session
             """)
         return token
+    }
+
+    /// Gaining a sensitive permission ends the sessions that did not pass the second factor: their
+    /// next refresh would be refused anyway, and their access tokens must not outlive the change.
+    func endSessionsWithoutSecondFactor(_ tx: TenantTransaction, employees: [UUID]) async throws {
+        for employee in employees where try await tx.effectiveAccess(employee: employee).needsSecondFactor {
+            let families = try await tx.query("""
+                UPDATE accounts.refresh_tokens SET revoked_at = now()
+                WHERE employee_id = \(employee) AND revoked_at IS NULL AND NOT second_factor
+                RETURNING family_id
+                """).collect().map { try $0.decode(UUID.self) }
+            for family in Set(families) {
+                try await tx.publish(SessionRevoked(employeeId: EmployeeID(employee), sessionId: family))
+            }
+        }
     }
 
     /// Ends every session of `employee` (disable, delete, admin password reset) here and, through

@@ -89,6 +89,7 @@ struct WebhooksController {
                 VALUES (\(tx.tenantID.uuid), \(id), \(url!), \(Array(Set(body.eventTypes!)).sorted()), \(sealed), \(body.enabled ?? true), \(description))
                 """)
             let view = try await tx.webhooks(id: id)[0]
+            try await tx.publish(WebhookChanged(webhookId: id, action: .created))
             try await tx.audit(actor, action: "webhook.created", targetType: "webhook", targetID: id.uuidString.lowercased(), after: view)
             return view
         }
@@ -130,6 +131,7 @@ struct WebhooksController {
                 WHERE id = \(id)
                 """)
             let after = try await tx.webhooks(id: id)[0]
+            try await tx.publish(WebhookChanged(webhookId: id, action: .updated))
             try await tx.audit(actor, action: "webhook.updated", targetType: "webhook", targetID: id.uuidString.lowercased(), before: before, after: after)
             return after
         }
@@ -142,6 +144,7 @@ struct WebhooksController {
         try await accounts.database.withTenant(principal.tenantID) { tx in
             guard let before = try await tx.webhooks(id: id).first else { throw Problem.notFound("webhook") }
             try await tx.query("DELETE FROM accounts.webhooks WHERE id = \(id)")
+            try await tx.publish(WebhookChanged(webhookId: id, action: .deleted))
             try await tx.audit(actor, action: "webhook.deleted", targetType: "webhook", targetID: id.uuidString.lowercased(), before: before)
         }
         return .noContent
@@ -156,6 +159,7 @@ struct WebhooksController {
         var view = try await accounts.database.withTenant(principal.tenantID) { tx in
             guard try await tx.webhooks(id: id).first != nil else { throw Problem.notFound("webhook") }
             try await tx.query("UPDATE accounts.webhooks SET sealed_secret = \(sealed), updated_at = now() WHERE id = \(id)")
+            try await tx.publish(WebhookChanged(webhookId: id, action: .secretRotated))
             try await tx.audit(actor, action: "webhook.secret_rotated", targetType: "webhook", targetID: id.uuidString.lowercased())
             return try await tx.webhooks(id: id)[0]
         }

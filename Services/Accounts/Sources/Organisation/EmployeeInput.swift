@@ -50,6 +50,8 @@ struct EmployeeView: ResponseEncodable, Codable, Sendable, Equatable {
     @LowercaseUUID var roleIds: [UUID]
     let createdAt: Date
     let updatedAt: Date
+    /// In the answer to a phone change: the number waiting for its confirmation code.
+    var pendingPhone: String? = nil
 }
 
 extension EmployeeRecord {

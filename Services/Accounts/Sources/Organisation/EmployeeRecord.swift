@@ -92,8 +92,11 @@ extension TenantTransaction {
         return access
     }
 
-    /// Seats in use: employees that are not disabled or deleted.
-    func seatsUsed() async throws -> (used: Int, limit: Int) {
+    /// Seats in use: employees that are not disabled or deleted. `locking`: holds the tenant row
+    /// until the transaction ends, so concurrent enables and creates count one after another
+    /// instead of all seeing the same free seat.
+    func seatsUsed(locking: Bool = false) async throws -> (used: Int, limit: Int) {
+        if locking { try await query("SELECT 1 FROM accounts.tenants FOR UPDATE") }
         let rows = try await query("""
             SELECT (SELECT count(*)::int FROM accounts.employees WHERE status = 'active'), seat_limit FROM accounts.tenants
             """)
@@ -103,7 +106,7 @@ extension TenantTransaction {
 
     /// 409 when one more active employee would exceed the plan ("0 accounts left").
     func requireFreeSeat(count: Int = 1) async throws {
-        let (used, limit) = try await seatsUsed()
+        let (used, limit) = try await seatsUsed(locking: true)
         guard used + count <= limit else {
             throw Problem.conflict(code: "seat_limit_reached", detail: "The plan allows \(limit) active employees and \(used) are active: 0 accounts left.")
         }

@@ -62,7 +62,7 @@ struct EmployeesController {
             try await tx.requireFreeSeat()
             let employee = try await tx.insertEmployee(input, passwordHash: hash)
             if let roleIDs = body.roleIds {
-                try await tx.assignRoles(roleIDs, to: employee.id, principal: principal)
+                try await tx.assignRoles(roleIDs, to: employee.id, authority: try await tx.authority(of: principal))
             }
             let view = try await tx.employeeView(employee, viewer: principal.employeeID?.uuid)
             try await tx.publish(EmployeeCreated(employee: employee.snapshot))
@@ -163,16 +163,27 @@ struct EmployeesController {
         Self.validateContact(EmployeeInput(account: "", displayName: "", phone: phone, email: email, avatarURL: avatar), into: &v)
         try v.throwIfInvalid()
         let actor = AuditActor(context: context)
-        return try await accounts.database.withTenant(principal.tenantID) { tx in
+        let (view, phoneChange) = try await accounts.database.withTenant(principal.tenantID) { [accounts] tx -> (EmployeeView, PhoneChangeRequest?) in
             let reach = try await tx.reach(of: principal)
-            let before = try await tx.reachableEmployee(id, reach: reach)
+            let (before, _) = try await tx.manageableEmployee(id, principal: principal)
             if let department = body.departmentId.value {
                 try await referenced("department_id") { try await tx.requireReachableDepartment(department, reach: reach) }
             } else if case .null = body.departmentId, !reach.isWholeCompany {
                 throw Problem.invalid("department_id", "cannot be cleared: you manage only your department and those below it")
             }
             let newPosition = body.position.isPresent ? position : before.position
-            let newPhone = body.phone.isPresent ? phone : before.phone
+            // A new number takes effect only when the code sent to it comes back (the second
+            // factor goes to this phone); clearing it needs no code. The old number is told either way.
+            var phoneChange: PhoneChangeRequest?
+            var newPhone = before.phone
+            if body.phone.isPresent, phone != before.phone {
+                if let phone {
+                    phoneChange = try await accounts.requestPhoneChange(tx, employee: before, to: phone, actor: actor)
+                } else {
+                    newPhone = nil
+                    phoneChange = PhoneChangeRequest(employee: before.id, oldPhone: before.phone, newPhone: nil, code: nil)
+                }
+            }
             let newEmail = body.email.isPresent ? email : before.email
             let newAvatar = body.avatarUrl.isPresent ? avatar : before.avatarURL
             try await tx.query("""
@@ -189,8 +200,12 @@ struct EmployeesController {
             try await tx.publish(EmployeeUpdated(employee: after.snapshot))
             try await tx.audit(actor, action: "employee.updated", targetType: "employee", targetID: id.uuidString.lowercased(),
                                before: beforeView, after: try await tx.employeeView(after, viewer: nil))
-            return afterView
+            return (afterView, phoneChange)
         }
+        if let phoneChange { await accounts.send(phoneChange, tenant: principal.tenantID) }
+        var answer = view
+        answer.pendingPhone = phoneChange?.newPhone
+        return answer
     }
 
     @Sendable func disable(request: Request, context: KefuRequestContext) async throws -> EmployeeView {
@@ -210,7 +225,7 @@ struct EmployeesController {
         let principal = try context.requirePermission(.enterpriseOrganisation)
         let id = try context.parameters.uuid(what: "employee")
         return try await accounts.database.withTenant(principal.tenantID) { [accounts] tx in
-            let employee = try await tx.reachableEmployee(id, reach: try await tx.reach(of: principal))
+            let (employee, _) = try await tx.manageableEmployee(id, principal: principal)
             try await accounts.setStatus(tx, employee: employee, to: status, actor: AuditActor(context: context))
             return try await tx.employeeView(try await tx.employee(id: id, includingDeleted: true)!, viewer: principal.employeeID?.uuid)
         }
@@ -238,7 +253,10 @@ extension Accounts {
             try await tx.requireAnotherSuperAdmin(than: employee.id)
         }
         try await tx.query("UPDATE accounts.employees SET status = \(status), updated_at = now() WHERE id = \(employee.id)")
-        if status != "active" { try await revokeAllSessions(tx, employee: employee.id, reason: status) }
+        if status != "active" {
+            try await revokeAllSessions(tx, employee: employee.id, reason: status)
+            try await tx.revokeApiKeys(createdBy: employee.id)
+        }
         let after = try await tx.employee(id: employee.id, includingDeleted: true)!
         try await tx.publish(EmployeeStatusChanged(employee: after.snapshot, previousStatus: employee.status))
         let action = ["active": "employee.enabled", "disabled": "employee.disabled", "deleted": "employee.deleted"][status]!

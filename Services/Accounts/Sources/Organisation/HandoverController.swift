@@ -40,7 +40,7 @@ struct HandoverController {
         let actor = AuditActor(context: context)
         let view = try await accounts.database.withTenant(principal.tenantID) { tx in
             let reach = try await tx.reach(of: principal)
-            _ = try await tx.reachableEmployee(from, reach: reach, includingDeleted: true)
+            _ = try await tx.manageableEmployee(from, principal: principal, includingDeleted: true)
             let target = try await referenced("to_employee_id") { try await tx.reachableEmployee(body.toEmployeeId, reach: reach) }
             guard target.status == "active" else {
                 throw Problem.invalid("to_employee_id", "must be an active employee", code: "not_active")

@@ -23,6 +23,8 @@ struct OrganisationCSVController {
         /// created, updated, skipped (already there: a re-run) or failed.
         let result: String
         let errors: [FieldError]
+        /// An updated row's new phone, waiting for the code sent to it (`POST /v1/employees/{id}/phone-confirmation`).
+        var pendingPhone: String? = nil
     }
 
     struct Report: ResponseEncodable, Sendable {
@@ -139,7 +141,7 @@ struct OrganisationCSVController {
                     if try await tx.employee(account: input.account) != nil { return false }
                     try await tx.requireFreeSeat()
                     let employee = try await tx.insertEmployee(input, passwordHash: hash)
-                    if !roleIDs.isEmpty { try await tx.assignRoles(roleIDs, to: employee.id, principal: principal) }
+                    if !roleIDs.isEmpty { try await tx.assignRoles(roleIDs, to: employee.id, authority: try await tx.authority(of: principal)) }
                     try await tx.publish(EmployeeCreated(employee: employee.snapshot))
                     try await tx.audit(actor, action: "employee.created", targetType: "employee", targetID: employee.id.uuidString.lowercased(),
                                        after: try await tx.employeeView(employee, viewer: nil))
@@ -167,6 +169,7 @@ struct OrganisationCSVController {
         let sheet = try await readSheet(request, context: context, required: ["account"], allowed: Self.updateColumns)
         let actor = AuditActor(context: context)
         let directory = try await Directory.load(accounts: accounts, principal: principal)
+        let authority = try await accounts.database.withTenant(principal.tenantID) { try await $0.authority(of: principal) }
         let has = Set(sheet.columns)
         var results: [RowResult] = []
         for (line, values) in sheet.records {
@@ -186,16 +189,28 @@ struct OrganisationCSVController {
                 continue
             }
             do {
-                try await accounts.database.withTenant(principal.tenantID) { tx in
+                let phoneChange = try await accounts.database.withTenant(principal.tenantID) { [accounts] tx -> PhoneChangeRequest? in
                     guard let before = try await tx.employee(account: account), directory.reach.includes(before) else {
                         throw Problem.invalid("account", "no such employee", code: "not_found")
                     }
+                    try await tx.requireWithin(authority, employee: before.id)
+                    // As on PATCH: a new number waits for its code, a removed one is told. A blank
+                    // cell of an employee who hides their phone is how the export shows it: kept.
+                    var phoneChange: PhoneChangeRequest?
+                    if has.contains("phone"), phone != before.phone, !(phone == nil && before.hidePhone) {
+                        phoneChange = if let phone {
+                            try await accounts.requestPhoneChange(tx, employee: before, to: phone, actor: actor)
+                        } else {
+                            PhoneChangeRequest(employee: before.id, oldPhone: before.phone, newPhone: nil, code: nil)
+                        }
+                    }
+                    let newPhone = phoneChange != nil && phoneChange?.newPhone == nil ? nil : before.phone
                     try await tx.query("""
                         UPDATE accounts.employees SET
                             display_name = \(displayName ?? before.displayName),
                             department_id = \(has.contains("department") ? department : before.departmentID),
                             position = \(has.contains("position") ? position : before.position),
-                            phone = \(has.contains("phone") ? phone : before.phone),
+                            phone = \(newPhone),
                             email = \(has.contains("email") ? email : before.email),
                             hide_phone = \(hidePhone ?? before.hidePhone), updated_at = now()
                         WHERE id = \(before.id)
@@ -204,8 +219,10 @@ struct OrganisationCSVController {
                     try await tx.publish(EmployeeUpdated(employee: after.snapshot))
                     try await tx.audit(actor, action: "employee.updated", targetType: "employee", targetID: before.id.uuidString.lowercased(),
                                        before: try await tx.employeeView(before, viewer: nil), after: try await tx.employeeView(after, viewer: nil))
+                    return phoneChange
                 }
-                results.append(RowResult(line: line, account: account, result: "updated", errors: []))
+                if let phoneChange { await accounts.send(phoneChange, tenant: principal.tenantID) }
+                results.append(RowResult(line: line, account: account, result: "updated", errors: [], pendingPhone: phoneChange?.newPhone))
             } catch let problem as Problem {
                 results.append(RowResult(line: line, account: account, result: "failed", errors: problem.rowErrors))
             }

@@ -27,10 +27,10 @@ extension TenantTransaction {
         guard principal.dataScopes.organisation == .myDepartment else {
             return OrganisationReach(departments: nil, selfID: principal.employeeID?.uuid)
         }
-        guard let me = principal.employeeID, let department = try await employee(id: me.uuid)?.departmentID else {
-            return OrganisationReach(departments: [], selfID: principal.employeeID?.uuid)
-        }
-        return OrganisationReach(departments: try await departmentSubtree(department), selfID: me.uuid)
+        // An employee's department as it is now; an API key's is its creator's, carried in the token.
+        let department = if let me = principal.employeeID { try await employee(id: me.uuid)?.departmentID } else { principal.departmentID }
+        guard let department else { return OrganisationReach(departments: [], selfID: principal.employeeID?.uuid) }
+        return OrganisationReach(departments: try await departmentSubtree(department), selfID: principal.employeeID?.uuid)
     }
 
     /// The department and all below it.

@@ -58,8 +58,11 @@ extension TenantTransaction {
         throw Problem.notFound("role")
     }
 
-    /// Active employees holding the super admin role, other than `excluding`.
+    /// Active employees holding the super admin role, other than `excluding`. Holds the tenant
+    /// row until the transaction ends: two super admins demoting each other at once are counted
+    /// one after the other, so one stays.
     func otherActiveSuperAdmins(excluding employee: UUID) async throws -> Int {
+        try await query("SELECT 1 FROM accounts.tenants FOR UPDATE")
         let rows = try await query("""
             SELECT count(*)::int FROM accounts.employee_roles er
             JOIN accounts.roles r ON r.tenant_id = er.tenant_id AND r.id = er.role_id AND r.kind = 'super_admin'

@@ -103,13 +103,11 @@ struct RolesController {
     @Sendable func create(request: Request, context: KefuRequestContext) async throws -> EditedResponse<RoleView> {
         let principal = try context.requirePermission(.enterpriseRoles)
         let role = try validate(try await request.decode(as: RoleRequest.self, context: context), creating: true)
-        try Self.requireGrantable(role.permissions ?? [], by: principal)
+        let scopes = DataScopes(customers: role.customerScopes ?? [.mine], organisation: role.organisationScope ?? .myDepartment)
         let actor = AuditActor(context: context)
         let view = try await accounts.database.withTenant(principal.tenantID) { tx in
-            let id = try await tx.insertRole(
-                name: role.name!, kind: "custom", permissions: role.permissions!,
-                scopes: DataScopes(customers: role.customerScopes ?? [.mine], organisation: role.organisationScope ?? .myDepartment)
-            )
+            try await tx.authority(of: principal).requireGrantable(role.permissions!, scopes: scopes)
+            let id = try await tx.insertRole(name: role.name!, kind: "custom", permissions: role.permissions!, scopes: scopes)
             let view = try await tx.roles(ids: [id])[0]
             try await tx.publish(RoleChanged(roleId: id, name: view.name, permissions: view.permissions, exists: true))
             try await tx.audit(actor, action: "role.created", targetType: "role", targetID: id.uuidString.lowercased(), after: view)
@@ -122,13 +120,20 @@ struct RolesController {
         let principal = try context.requirePermission(.enterpriseRoles)
         let id = try context.parameters.uuid(what: "role")
         let role = try validate(try await request.decode(as: RoleRequest.self, context: context), creating: false)
-        try Self.requireGrantable(role.permissions ?? [], by: principal)
         let actor = AuditActor(context: context)
-        return try await accounts.database.withTenant(principal.tenantID) { tx in
+        return try await accounts.database.withTenant(principal.tenantID) { [accounts] tx in
             guard let before = try await tx.roles(ids: [id]).first else { throw Problem.notFound("role") }
+            // A role above the caller is not theirs to change, and what it becomes must be within them too.
+            let authority = try await tx.authority(of: principal)
+            try authority.requireGrantable([before])
             guard before.kind != "super_admin" else {
                 throw Problem.conflict(code: "role_immutable", detail: "The super admin role cannot be edited.")
             }
+            try authority.requireGrantable(
+                role.permissions ?? Set(before.permissions.map(Permission.init(rawValue:))),
+                scopes: DataScopes(customers: role.customerScopes ?? before.dataScopes.customers,
+                                   organisation: role.organisationScope ?? before.dataScopes.organisation)
+            )
             try await rejectingDuplicates(as: .conflict(code: "role_name_taken", detail: "Another role is already named \(role.name ?? "").")) {
                 try await tx.query("""
                     UPDATE accounts.roles SET name = \(role.name ?? before.name),
@@ -141,6 +146,7 @@ struct RolesController {
             }
             let after = try await tx.roles(ids: [id])[0]
             try await tx.publish(RoleChanged(roleId: id, name: after.name, permissions: after.permissions, exists: true))
+            try await accounts.endSessionsWithoutSecondFactor(tx, employees: try await tx.holders(ofRole: id))
             try await tx.audit(actor, action: "role.updated", targetType: "role", targetID: id.uuidString.lowercased(), before: before, after: after)
             return after
         }
@@ -152,6 +158,7 @@ struct RolesController {
         let actor = AuditActor(context: context)
         try await accounts.database.withTenant(principal.tenantID) { tx in
             guard let before = try await tx.roles(ids: [id]).first else { throw Problem.notFound("role") }
+            try await tx.authority(of: principal).requireGrantable([before])
             guard before.kind != "super_admin" else {
                 throw Problem.conflict(code: "role_immutable", detail: "The super admin role cannot be deleted.")
             }
@@ -177,9 +184,14 @@ struct RolesController {
         let principal = try context.requirePermission(.enterpriseRoles)
         let id = try context.parameters.uuid(what: "employee")
         let body = try await request.decode(as: AssignRequest.self, context: context)
+        // Nobody changes their own roles: otherwise the roles permission grants itself anything
+        // its holder can make a role of.
+        guard principal.employeeID?.uuid != id else {
+            throw Problem(.forbidden, code: "cannot_change_own_roles", detail: "You cannot change your own roles; ask another admin.")
+        }
         let actor = AuditActor(context: context)
-        return try await accounts.database.withTenant(principal.tenantID) { tx in
-            let employee = try await tx.reachableEmployee(id, reach: try await tx.reach(of: principal))
+        return try await accounts.database.withTenant(principal.tenantID) { [accounts] tx in
+            let (employee, authority) = try await tx.manageableEmployee(id, principal: principal)
             let before = try await tx.employeeView(employee, viewer: nil)
             let superAdmin = try await tx.superAdminRoleID()
             if before.roleIds.contains(superAdmin), !body.roleIds.contains(superAdmin),
@@ -187,37 +199,37 @@ struct RolesController {
                 throw Problem.conflict(code: "last_super_admin", detail: "This is the last active super admin; make someone else super admin first.")
             }
             try await tx.query("DELETE FROM accounts.employee_roles WHERE employee_id = \(id)")
-            try await tx.assignRoles(body.roleIds, to: id, principal: principal)
+            try await tx.assignRoles(body.roleIds, to: id, authority: authority)
             let after = try await tx.employeeView(employee, viewer: principal.employeeID?.uuid)
             try await tx.publish(EmployeeRolesChanged(employeeId: EmployeeID(id), roleIds: after.roleIds))
+            try await accounts.endSessionsWithoutSecondFactor(tx, employees: [id])
             try await tx.audit(actor, action: "employee.roles_changed", targetType: "employee", targetID: id.uuidString.lowercased(),
                                before: ["role_ids": before.roleIds], after: ["role_ids": after.roleIds])
             return after
-        }
-    }
-
-    /// Nobody grants what they do not hold: otherwise the roles permission would be every permission.
-    static func requireGrantable(_ permissions: Set<Permission>, by principal: Principal) throws {
-        let missing = permissions.subtracting(principal.permissions)
-        guard missing.isEmpty else {
-            throw Problem(.forbidden, code: "permission_not_held",
-                          detail: "You cannot grant permissions you do not hold: \(missing.map(\.rawValue).sorted().joined(separator: ", ")).")
         }
     }
 }
 
 extension TenantTransaction {
     /// Adds roles to an employee; every role must exist (422 naming it) and be grantable by the caller.
-    func assignRoles(_ roleIDs: [UUID], to employee: UUID, principal: Principal) async throws {
+    func assignRoles(_ roleIDs: [UUID], to employee: UUID, authority: Authority) async throws {
         let roles = try await roles(ids: roleIDs)
         for (index, id) in roleIDs.enumerated() where !roles.contains(where: { $0.id == id }) {
             throw Problem.invalid("role_ids[\(index)]", "does not exist", code: "not_found")
         }
-        try RolesController.requireGrantable(Set(roles.flatMap(\.permissions).map(Permission.init(rawValue:))), by: principal)
+        try authority.requireGrantable(roles)
         for role in Set(roleIDs) {
             try await query("""
                 INSERT INTO accounts.employee_roles (tenant_id, employee_id, role_id) VALUES (\(tenantID.uuid), \(employee), \(role))
                 """)
         }
+    }
+
+    /// Employees (not deleted) holding the role.
+    func holders(ofRole role: UUID) async throws -> [UUID] {
+        try await query("""
+            SELECT er.employee_id FROM accounts.employee_roles er JOIN accounts.employees e
+            ON e.tenant_id = er.tenant_id AND e.id = er.employee_id AND e.status <> 'deleted' WHERE er.role_id = \(role)
+            """).decode(UUID.self).reduce(into: []) { $0.append($1) }
     }
 }

@@ -5,7 +5,10 @@ import KefuCore
 public struct AccountsSettings: Sendable {
     /// bcrypt cost; 12 in production, lower only in tests (minimum 4).
     public var bcryptCost: UInt8
+    /// How long an unused refresh token lives (each use rotates it and starts again) …
     public var refreshTokenLifetime: TimeInterval
+    /// … but never past this much after the sign-in that started the session.
+    public var sessionLifetime: TimeInterval
     /// Access tokens exchanged for API keys live shorter than employees' tokens.
     public var apiKeyTokenLifetime: TimeInterval
     /// Failed sign-ins within `lockoutWindow` that lock the account name for `lockoutDuration`.
@@ -22,7 +25,8 @@ public struct AccountsSettings: Sendable {
             environment[name].flatMap(Double.init) ?? fallback
         }
         bcryptCost = UInt8(min(max(number("KEFU_BCRYPT_COST", 12), 4), 31))
-        refreshTokenLifetime = number("KEFU_REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)
+        refreshTokenLifetime = number("KEFU_REFRESH_TOKEN_TTL_SECONDS", 7 * 24 * 3600)
+        sessionLifetime = number("KEFU_SESSION_LIFETIME_SECONDS", 30 * 24 * 3600)
         apiKeyTokenLifetime = number("KEFU_API_KEY_TOKEN_TTL_SECONDS", 300)
         lockoutThreshold = Int(number("KEFU_LOCKOUT_THRESHOLD", 5))
         lockoutWindow = number("KEFU_LOCKOUT_WINDOW_SECONDS", 900)
