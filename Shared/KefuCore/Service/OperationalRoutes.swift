@@ -4,8 +4,8 @@ import Hummingbird
 import Prometheus
 
 /// `/healthz` (the process is alive), `/readyz` (it can serve: database reachable as the serving
-/// role and as the event reader, migrations applied), `/metrics` (Prometheus text) and `/openapi.json`. Unauthenticated, as probes,
-/// scrapers and API tools expect.
+/// role and as the event reader, migrations applied), `/metrics` (Prometheus text) and
+/// `/openapi.json`. Unauthenticated, as probes, scrapers and API tools expect.
 enum OperationalRoutes {
     struct Status: ResponseEncodable {
         let status: String
