@@ -27,11 +27,22 @@ actor Received {
 }
 
 @Suite struct EventConsumerTests {
+    /// Runs `body` with the serving pool (publishers) and the event reader's pool (consumers).
+    func withDatabases<T: Sendable>(
+        poolSize: Int = 4, _ body: @escaping @Sendable (Database, Database) async throws -> T
+    ) async throws -> T {
+        try await TestEnvironment.withDatabase(poolSize: poolSize) { database in
+            try await TestEnvironment.withDatabase(url: TestEnvironment.eventsDatabaseURL) { reader in
+                try await body(database, reader)
+            }
+        }
+    }
+
     func consumer(
-        _ name: String, database: Database, tenant: TenantID, received: Received, pollInterval: Duration = .seconds(1)
+        _ name: String, reader: Database, tenant: TenantID, received: Received, pollInterval: Duration = .seconds(1)
     ) throws -> EventConsumer {
         EventConsumer(
-            name: name, database: database, listenURL: try DatabaseURL(TestEnvironment.databaseURL),
+            name: name, reader: reader, listenURL: try DatabaseURL(TestEnvironment.eventsDatabaseURL),
             pollInterval: pollInterval, logger: TestEnvironment.logger
         ) { event in
             guard event.tenantID == tenant, event.type == Counted.eventType else { return }
@@ -52,10 +63,10 @@ actor Received {
     struct RolledBack: Error {}
 
     @Test func concurrentPublishersEveryCommittedEventOnceRolledBackNever() async throws {
-        try await TestEnvironment.withDatabase(poolSize: 12) { database in
+        try await withDatabases(poolSize: 12) { database, reader in
             let tenant = TenantID()
             let received = Received()
-            let consumer = try consumer("test-\(UUID())", database: database, tenant: tenant, received: received)
+            let consumer = try consumer("test-\(UUID())", reader: reader, tenant: tenant, received: received)
             let committed = try await whileRunning(consumer) {
                 let committed = try await withThrowingTaskGroup(of: Int?.self) { group in
                     for publisher in 0..<8 {
@@ -91,10 +102,10 @@ actor Received {
     }
 
     @Test func anEventCommittedBehindALongerTransactionIsNotSkipped() async throws {
-        try await TestEnvironment.withDatabase { database in
+        try await withDatabases { database, reader in
             let tenant = TenantID()
             let received = Received()
-            let consumer = try consumer("test-\(UUID())", database: database, tenant: tenant, received: received)
+            let consumer = try consumer("test-\(UUID())", reader: reader, tenant: tenant, received: received)
             try await whileRunning(consumer) {
                 let (released, release) = AsyncStream.makeStream(of: Void.self)
                 let (published, didPublish) = AsyncStream.makeStream(of: Void.self)
@@ -119,18 +130,18 @@ actor Received {
     }
 
     @Test func aRestartedConsumerCatchesUpFromItsCursor() async throws {
-        try await TestEnvironment.withDatabase { database in
+        try await withDatabases { database, reader in
             let tenant = TenantID()
             let name = "test-\(UUID())"
             let first = Received()
-            try await whileRunning(try consumer(name, database: database, tenant: tenant, received: first)) {
+            try await whileRunning(try consumer(name, reader: reader, tenant: tenant, received: first)) {
                 for number in 1...5 { try await database.withTenant(tenant) { try await $0.publish(Counted(number: number)) } }
                 #expect(await first.waitFor(Set(1...5)))
             }
             // Published while no consumer runs: nobody hears the NOTIFY.
             for number in 6...10 { try await database.withTenant(tenant) { try await $0.publish(Counted(number: number)) } }
             let second = Received()
-            try await whileRunning(try consumer(name, database: database, tenant: tenant, received: second)) {
+            try await whileRunning(try consumer(name, reader: reader, tenant: tenant, received: second)) {
                 #expect(await second.waitFor(Set(6...10)))
             }
             #expect(Set(await second.numbers) == Set(6...10), "the cursor survived: nothing before it again")
@@ -138,12 +149,12 @@ actor Received {
     }
 
     @Test func aKilledListenConnectionReconnectsAndCatchesUp() async throws {
-        try await TestEnvironment.withDatabase { database in
+        try await withDatabases { database, reader in
             let tenant = TenantID()
             let name = "test-\(UUID())"
             let received = Received()
             // A poll interval far beyond the test: only NOTIFY and the reconnect catch-up can deliver.
-            let consumer = try consumer(name, database: database, tenant: tenant, received: received, pollInterval: .seconds(600))
+            let consumer = try consumer(name, reader: reader, tenant: tenant, received: received, pollInterval: .seconds(600))
             try await whileRunning(consumer) {
                 let listener = "kefu-listen:\(name)"
                 func listenerPIDs() async throws -> [Int32] {
@@ -160,9 +171,9 @@ actor Received {
                 try await database.withTenant(tenant) { try await $0.publish(Counted(number: 1)) }
                 #expect(await received.waitFor([1], timeout: .seconds(10)), "delivered on NOTIFY")
 
-                try await database.client.query(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \(listener)",
-                    logger: TestEnvironment.logger
+                // As the listener's own role: the serving role may not end another role's session.
+                _ = try await reader.rows(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \(listener)"
                 )
                 // Published while the consumer is disconnected: its NOTIFY reaches nobody.
                 try await database.withTenant(tenant) { try await $0.publish(Counted(number: 2)) }
@@ -176,12 +187,12 @@ actor Received {
     }
 
     @Test func onlyOneReplicaOfAConsumerDeliversAtATime() async throws {
-        try await TestEnvironment.withDatabase(poolSize: 8) { database in
+        try await withDatabases(poolSize: 8) { database, reader in
             let tenant = TenantID()
             let name = "test-\(UUID())"
             let received = Received()
-            let replicaA = try consumer(name, database: database, tenant: tenant, received: received)
-            let replicaB = try consumer(name, database: database, tenant: tenant, received: received)
+            let replicaA = try consumer(name, reader: reader, tenant: tenant, received: received)
+            let replicaB = try consumer(name, reader: reader, tenant: tenant, received: received)
             try await whileRunning(replicaA) {
                 try await whileRunning(replicaB) {
                     for number in 1...30 { try await database.withTenant(tenant) { try await $0.publish(Counted(number: number)) } }

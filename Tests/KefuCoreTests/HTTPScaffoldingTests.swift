@@ -5,6 +5,8 @@ import HummingbirdTesting
 import KefuCore
 import KefuModels
 import KefuTestSupport
+import Logging
+import Synchronization
 import Testing
 
 /// A service made only of the scaffolding's moving parts, to test them through HTTP.
@@ -198,6 +200,37 @@ enum ProbeService: KefuServiceDefinition {
         }
     }
 
+    /// One access-log line per request, errors included, naming the caller once authentication
+    /// knew it (the access log runs outside authentication).
+    @Test func theAccessLogNamesTheAuthenticatedCaller() async throws {
+        let (tenant, employee) = (TenantID(), EmployeeID())
+        let allowed = try await TestKeys.shared.token(tenant: tenant, employee: employee, permissions: [.enterpriseRoles])
+        let forbidden = try await TestKeys.shared.token(tenant: tenant, employee: employee, permissions: [.clientLogin])
+        let lines = AccessLines()
+        var config = try await TestEnvironment.config(for: .routing)
+        config.logLevel = .info
+        let logger = Logger(label: "kefu-test-access") { _ in AccessLogCapture(lines: lines) }
+        let app = try await buildApplication(ProbeService.self, config: config, logger: logger)
+        let cases: [(String, HTTPFields, HTTPResponse.Status, String)] = [
+            ("/v1/probe/roles", bearer(allowed), .ok, "employee:\(employee)@\(tenant)"),
+            ("/v1/probe/roles", bearer(forbidden), .forbidden, "employee:\(employee)@\(tenant)"),
+            ("/v1/probe/roles", bearer("not-a-jwt"), .unauthorized, "-"),
+            ("/v1/probe/roles", [:], .unauthorized, "-"),
+            ("/v1/probe/items", bearer(TestEnvironment.platformToken), .ok, "platform"),
+        ]
+        try await app.test(.router) { client in
+            for (index, (uri, headers, status, principal)) in cases.enumerated() {
+                var headers = headers
+                headers[.requestID] = "access-\(index)"
+                try await client.execute(uri: uri, method: .get, headers: headers) { #expect($0.status == status) }
+                let logged = lines.all.filter { $0["request_id"] == "access-\(index)" }
+                #expect(logged.count == 1, "one line per request: \(logged)")
+                #expect(logged.first?["principal"] == principal, "\(uri) \(status)")
+                #expect(logged.first?["status"] == "\(status.code)")
+            }
+        }
+    }
+
     @Test func requestIDsAreEchoedOrMade() async throws {
         try await withProbe { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
@@ -212,6 +245,29 @@ enum ProbeService: KefuServiceDefinition {
                 #expect(response.headers[.init("X-Request-Id")!] != "a b")
             }
         }
+    }
+}
+
+/// The access-log lines a test's service wrote, as their metadata printed.
+final class AccessLines: Sendable {
+    private let lines = Mutex<[[String: String]]>([])
+    var all: [[String: String]] { lines.withLock { $0 } }
+    func append(_ line: [String: String]) { lines.withLock { $0.append(line) } }
+}
+
+struct AccessLogCapture: LogHandler {
+    let lines: AccessLines
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        guard event.message.description == "request" else { return }
+        lines.append(metadata.merging(event.metadata ?? [:]) { $1 }.mapValues { "\($0)" })
     }
 }
 

@@ -10,6 +10,11 @@ import PostgresNIO
 public enum TestEnvironment {
     public static let databaseURL = ProcessInfo.processInfo.environment["KEFU_TEST_DATABASE_URL"]
         ?? "postgres://kefu_app:kefu_app@127.0.0.1:5434/kefu"
+    /// The event reader's and the platform's logins, as services derive them from the serving URL.
+    public static let eventsDatabaseURL = ProcessInfo.processInfo.environment["KEFU_TEST_EVENTS_DATABASE_URL"]
+        ?? DatabaseURL.replacingCredentials(in: databaseURL, user: "kefu_events", password: "kefu_events")
+    public static let platformDatabaseURL = ProcessInfo.processInfo.environment["KEFU_TEST_PLATFORM_DATABASE_URL"]
+        ?? DatabaseURL.replacingCredentials(in: databaseURL, user: "kefu_platform", password: "kefu_platform")
     public static let migrationDatabaseURL = ProcessInfo.processInfo.environment["KEFU_TEST_MIGRATION_DATABASE_URL"]
         ?? "postgres://kefu_owner:kefu_owner@127.0.0.1:5434/kefu"
 
@@ -37,6 +42,8 @@ public enum TestEnvironment {
     public static func config(for service: ServiceName) async throws -> KefuConfig {
         var config = KefuConfig(service: service, environment: [:])
         config.databaseURL = databaseURL
+        config.eventsDatabaseURL = eventsDatabaseURL
+        config.platformDatabaseURL = platformDatabaseURL
         config.migrationDatabaseURL = migrationDatabaseURL
         config.databasePoolSize = 4
         config.port = 0
@@ -80,12 +87,13 @@ public enum TestEnvironment {
         }
     }
 
-    /// Runs `body` with a live pool on the test database (serving role), migrated.
+    /// Runs `body` with a live pool on the test database, migrated: as the serving role unless
+    /// `url` names another (`eventsDatabaseURL`, `platformDatabaseURL`).
     public static func withDatabase<T: Sendable>(
-        poolSize: Int = 4, _ body: @Sendable (Database) async throws -> T
+        poolSize: Int = 4, url: String = databaseURL, _ body: @Sendable (Database) async throws -> T
     ) async throws -> T {
         try await migrateAll()
-        let database = Database(url: try DatabaseURL(databaseURL), poolSize: poolSize, applicationName: "kefu-test", logger: logger)
+        let database = Database(url: try DatabaseURL(url), poolSize: poolSize, applicationName: "kefu-test", logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }

@@ -203,4 +203,25 @@ import Testing
             #expect(own.data.map { $0["id"] as? String } == [mine])
         }
     }
+
+    /// Nobody but its owner can change a personal quick reply, so naming an id in one must not
+    /// stop an admin deleting that item; the reply keeps its text as written.
+    @Test func aPersonalQuickReplyNamingAnItemDoesNotBlockItsDelete() async throws {
+        try await ReceptionHarness.run { h in
+            let tenant = try await h.tenant()
+            let group = try await h.create("/v1/groups", token: tenant.admin, Bodies.group("Sales"))
+            let material = try await h.create("/v1/materials", token: tenant.admin, ["title": "M", "content": ["type": "text", "text": "hi"]])
+            let agent = try await h.token(tenant, [])
+            let text = "see \(group) and \(material)"
+            let personal = try await h.create("/v1/me/quick-replies", token: agent, Bodies.quickReply(text))
+            #expect(try await h.call(.delete, "/v1/groups/\(group)", token: tenant.admin).status == .noContent)
+            #expect(try await h.call(.delete, "/v1/materials/\(material)", token: tenant.admin).status == .noContent)
+            #expect(try await h.call(.get, "/v1/me/quick-replies/\(personal)", token: agent).json["text"] as? String == text)
+            // A tenant-wide item, which admins can edit, still blocks.
+            let kept = try await h.create("/v1/groups", token: tenant.admin, Bodies.group("Support"))
+            _ = try await h.create("/v1/quick-replies", token: tenant.admin, Bodies.quickReply("see \(kept)"))
+            let blocked = try await h.call(.delete, "/v1/groups/\(kept)", token: tenant.admin)
+            #expect(blocked.status == .conflict && blocked.code == "in_use")
+        }
+    }
 }

@@ -16,6 +16,10 @@ public struct Accounts: Sendable {
     /// `/v1/me` answers (encoded) by employee; any change of the tenant (or a minute) forgets them.
     let profiles: TenantCache<EmployeeID, ByteBuffer>
 
+    /// The platform role's pool (`kefu_platform`): the one cross-tenant listing of the platform
+    /// routes; everything else goes through `database`, in one tenant.
+    let platformDatabase: Database
+
     public var database: Database { resources.database }
     public var logger: Logger { resources.logger }
 
@@ -29,6 +33,10 @@ public struct Accounts: Sendable {
         self.signer = try await TokenSigner(privateKeyPEM: pem)
         self.hasher = PasswordHasher(cost: settings.bcryptCost)
         self.secrets = try SecretBox.load(file: resources.config.secretsKeyFile)
+        self.platformDatabase = Database(
+            url: try DatabaseURL(resources.config.platformDatabaseURL), poolSize: 1,
+            applicationName: "kefu-accounts-platform", logger: resources.logger
+        )
         self.profiles = TenantCache(changes: resources.database.changes, capacity: 20_000, lifetime: .seconds(60))
         if let url = settings.smsWebhookURL {
             self.sms = WebhookSMSSender(url: url, logger: resources.logger)

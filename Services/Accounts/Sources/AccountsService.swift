@@ -32,6 +32,10 @@ public enum AccountsService: KefuServiceDefinition {
 
     public static func backgroundServices(shared accounts: Accounts, resources: ServiceResources) async throws -> [any Service] {
         let feed = AuditFeed(database: resources.database)
-        return [try resources.eventConsumer(name: "accounts.audit_log", handler: feed.handle)]
+        return [
+            // The platform role's pool runs for as long as the routes using it (like the serving pool).
+            accounts.platformDatabase.client,
+            try resources.eventConsumer(name: "accounts.audit_log", handler: feed.handle),
+        ]
     }
 }

@@ -6,6 +6,11 @@ import Logging
 public struct KefuConfig: Sendable {
     /// Serving role: owns nothing, cannot bypass row-level security.
     public var databaseURL: String
+    /// Event reader role (`kefu_events`): event consumers read every tenant's events and keep
+    /// their cursors through it, and through nothing else.
+    public var eventsDatabaseURL: String
+    /// Platform role (`kefu_platform`): the platform operator's cross-tenant listing (accounts).
+    public var platformDatabaseURL: String
     /// Owner role: runs migrations only.
     public var migrationDatabaseURL: String
     /// Connections in this process's pool. Small on purpose: five services share one Postgres.
@@ -37,6 +42,15 @@ public struct KefuConfig: Sendable {
         self.environment = environment
         let dataDirectory = value("KEFU_DATA_DIR", ".data")
         databaseURL = value("KEFU_DATABASE_URL", "postgres://kefu_app:kefu_app@127.0.0.1:5433/kefu")
+        // Each defaults to the serving URL with its own role's user and (development) password.
+        eventsDatabaseURL = value(
+            "KEFU_EVENTS_DATABASE_URL",
+            DatabaseURL.replacingCredentials(in: databaseURL, user: "kefu_events", password: "kefu_events")
+        )
+        platformDatabaseURL = value(
+            "KEFU_PLATFORM_DATABASE_URL",
+            DatabaseURL.replacingCredentials(in: databaseURL, user: "kefu_platform", password: "kefu_platform")
+        )
         migrationDatabaseURL = value("KEFU_MIGRATION_DATABASE_URL", "postgres://kefu_owner:kefu_owner@127.0.0.1:5433/kefu")
         databasePoolSize = Int(value("KEFU_DATABASE_POOL_SIZE", "8")) ?? 8
         host = value("KEFU_HOST", "127.0.0.1")

@@ -23,6 +23,16 @@ public struct DatabaseURL: Sendable, Equatable {
         self.database = path.isEmpty ? username : path
     }
 
+    /// `url` with another role's user name and password, everything else kept: the event
+    /// reader's and the platform's connections default to the serving URL as their own roles.
+    /// An unparseable `url` is returned as is (parsing it later says what is wrong).
+    public static func replacingCredentials(in url: String, user: String, password: String) -> String {
+        guard var components = URLComponents(string: url), components.user != nil else { return url }
+        components.user = user
+        components.password = password
+        return components.string ?? url
+    }
+
     /// The URL without its password: configuration errors end up in logs.
     static func redacted(_ string: String) -> String {
         guard var components = URLComponents(string: string), components.password != nil else { return string }

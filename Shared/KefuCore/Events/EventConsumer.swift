@@ -16,6 +16,10 @@ import Synchronization
 ///
 /// `.everyProcess` consumers (caches, the revocation list) run in every replica instead: no
 /// stored cursor, no lock; they start by replaying a recent window and then follow.
+///
+/// It reads events and cursors through `reader`, a pool of the event reader role (`kefu_events`,
+/// the only role that may read across tenants), and listens as that role too. Handlers write
+/// with the serving pool, in the event's tenant (`withTenant(event.tenantID)`).
 public final class EventConsumer: Service, Sendable {
     public typealias Handler = @Sendable (StoredEvent) async throws -> Void
 
@@ -29,7 +33,7 @@ public final class EventConsumer: Service, Sendable {
     public static let channel = "kefu_events"
 
     public let name: String
-    let database: Database
+    let reader: Database
     let listenURL: DatabaseURL
     let pollInterval: Duration
     let batchSize: Int
@@ -42,7 +46,7 @@ public final class EventConsumer: Service, Sendable {
 
     public init(
         name: String,
-        database: Database,
+        reader: Database,
         listenURL: DatabaseURL,
         pollInterval: Duration = .seconds(5),
         batchSize: Int = 200,
@@ -52,7 +56,7 @@ public final class EventConsumer: Service, Sendable {
     ) {
         self.name = name
         self.mode = mode
-        self.database = database
+        self.reader = reader
         self.listenURL = listenURL
         self.pollInterval = pollInterval
         self.batchSize = batchSize
@@ -183,7 +187,7 @@ public final class EventConsumer: Service, Sendable {
     }
 
     private func fetch(after position: EventPosition) async throws -> [StoredEvent] {
-        let rows = try await database.rows("""
+        let rows = try await reader.rows("""
             SELECT tenant_id, id, txid::text, type, payload::text, created_at
             FROM kefu.events_since(\(String(position.transactionID))::xid8, \(position.id), \(batchSize)::integer)
             """)
@@ -202,11 +206,11 @@ public final class EventConsumer: Service, Sendable {
         if case .everyProcess(let window) = mode {
             if let position = memoryCursor.withLock({ $0 }) { return position }
             let since = Date().addingTimeInterval(-Double(window.components.seconds))
-            let rows = try await database.rows("SELECT txid::text, id FROM kefu.events_position_since(\(since))")
+            let rows = try await reader.rows("SELECT txid::text, id FROM kefu.events_position_since(\(since))")
             guard let (txid, id) = try rows.first?.decode((String, Int64).self) else { return .start }
             return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
         }
-        let rows = try await database.rows("SELECT last_txid::text, last_id FROM kefu.event_cursors WHERE consumer = \(name)")
+        let rows = try await reader.rows("SELECT last_txid::text, last_id FROM kefu.event_cursors WHERE consumer = \(name)")
         guard let (txid, id) = try rows.first?.decode((String, Int64).self) else { return .start }
         return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
     }
@@ -218,7 +222,7 @@ public final class EventConsumer: Service, Sendable {
             memoryCursor.withLock { $0 = max($0 ?? position, position) }
             return
         }
-        _ = try await database.rows("""
+        _ = try await reader.rows("""
             INSERT INTO kefu.event_cursors AS c (consumer, last_txid, last_id)
             VALUES (\(name), \(String(position.transactionID))::xid8, \(position.id))
             ON CONFLICT (consumer) DO UPDATE SET last_txid = EXCLUDED.last_txid, last_id = EXCLUDED.last_id, updated_at = now()

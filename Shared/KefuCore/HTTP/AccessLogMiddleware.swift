@@ -1,7 +1,9 @@
 import Hummingbird
 import Logging
 
-/// One log line per request, carrying the request id from the logger metadata.
+/// One log line per request, errors included, carrying the request id from the logger metadata
+/// and the authenticated caller. It runs outside authentication (so that refused credentials are
+/// logged too) and learns the caller through `context.caller`.
 public struct AccessLogMiddleware: RouterMiddleware {
     public typealias Context = KefuRequestContext
 
@@ -9,15 +11,25 @@ public struct AccessLogMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        let response = try await next(request, context)
+        do {
+            let response = try await next(request, context)
+            log(request, context: context, status: response.status.code, since: start)
+            return response
+        } catch {
+            // Rare: ProblemMiddleware below answers errors. What escapes it becomes this status.
+            log(request, context: context, status: (error as? any HTTPResponseError)?.status.code ?? 500, since: start)
+            throw error
+        }
+    }
+
+    func log(_ request: Request, context: Context, status: Int, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         context.logger.info("request", metadata: [
             "method": "\(request.method)",
             "path": "\(request.uri.path)",
-            "status": "\(response.status.code)",
+            "status": "\(status)",
             "duration_ms": "\(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)",
-            "principal": "\(context.principal?.description ?? "-")",
+            "principal": "\(context.caller.description ?? "-")",
         ])
-        return response
     }
 }

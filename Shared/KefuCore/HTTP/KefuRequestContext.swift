@@ -12,9 +12,16 @@ public struct KefuRequestContext: RequestContext {
     /// The peer's address, for the audit log.
     public let remoteAddress: String?
     /// Set by `AuthenticationMiddleware` when the request carries valid credentials.
-    public var principal: Principal?
+    public var principal: Principal? {
+        didSet { caller.record(principal?.description) }
+    }
     /// Set when the request carries `KEFU_PLATFORM_TOKEN`: the operator running this Kefu.
-    public var isPlatformOperator: Bool
+    public var isPlatformOperator: Bool {
+        didSet { caller.record(isPlatformOperator ? "platform" : nil) }
+    }
+    /// The caller once authenticated, shared with the copies of this context that middleware
+    /// outside authentication holds (the access log).
+    public let caller = RequestCaller()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

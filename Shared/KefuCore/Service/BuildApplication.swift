@@ -2,7 +2,7 @@ import Hummingbird
 import Logging
 import Prometheus
 
-/// Builds the HTTP application of service `S`: the pool, migrations before the server listens,
+/// Builds the HTTP application of service `S`: the pools, migrations before the server listens,
 /// the router, and the service's background services. Tests call it too (with a test configuration).
 public func buildApplication<S: KefuServiceDefinition>(
     _ service: S.Type, config: KefuConfig, logger: Logger? = nil
@@ -15,7 +15,7 @@ public func buildApplication<S: KefuServiceDefinition>(
     var app = Application(
         router: try await buildRouter(S.self, shared: shared, resources: resources, migrated: migrated),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kefu-\(S.name.rawValue)"),
-        services: [resources.database.client],
+        services: [resources.database.client, resources.eventReader.client],
         logger: logger
     )
     let migrator = Migrator(

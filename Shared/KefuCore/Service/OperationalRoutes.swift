@@ -3,9 +3,9 @@ import Foundation
 import Hummingbird
 import Prometheus
 
-/// `/healthz` (the process is alive), `/readyz` (it can serve: database reachable, migrations
-/// applied), `/metrics` (Prometheus text) and `/openapi.json`. Unauthenticated, as probes,
-/// scrapers and API tools expect.
+/// `/healthz` (the process is alive), `/readyz` (it can serve: database reachable as the serving
+/// role and as the event reader, migrations applied), `/metrics` (Prometheus text) and
+/// `/openapi.json`. Unauthenticated, as probes, scrapers and API tools expect.
 enum OperationalRoutes {
     struct Status: ResponseEncodable {
         let status: String
@@ -22,7 +22,11 @@ enum OperationalRoutes {
                 throw Problem(.serviceUnavailable, code: "not_ready", detail: "Migrations have not finished.")
             }
             do {
-                try await withTimeout(.seconds(2)) { try await resources.database.ping() }
+                // The event reader too: with its role misconfigured, events would silently stop.
+                try await withTimeout(.seconds(2)) {
+                    try await resources.database.ping()
+                    try await resources.eventReader.ping()
+                }
             } catch {
                 context.logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
                 throw Problem(.serviceUnavailable, code: "not_ready", detail: "The database does not answer.")

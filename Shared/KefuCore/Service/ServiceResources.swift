@@ -7,26 +7,30 @@ public struct ServiceResources: Sendable {
     public let service: ServiceName
     public let config: KefuConfig
     public let database: Database
+    /// The event reader's pool (role `kefu_events`): event consumers read events and cursors
+    /// through it, never through `database`.
+    public let eventReader: Database
     public let tokenVerifier: TokenVerifier
     public let revocations: RevocationList
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
 
     public init(
-        service: ServiceName, config: KefuConfig, database: Database, tokenVerifier: TokenVerifier,
+        service: ServiceName, config: KefuConfig, database: Database, eventReader: Database, tokenVerifier: TokenVerifier,
         revocations: RevocationList = RevocationList(), metrics: PrometheusCollectorRegistry, logger: Logger
     ) {
         self.revocations = revocations
         self.service = service
         self.config = config
         self.database = database
+        self.eventReader = eventReader
         self.tokenVerifier = tokenVerifier
         self.metrics = metrics
         self.logger = logger
     }
 
-    /// The process's resources from its configuration. The pool is created, not yet running:
-    /// the application runs it as one of its services.
+    /// The process's resources from its configuration. The pools are created, not yet running:
+    /// the application runs them as its services.
     public static func make(service: ServiceName, config: KefuConfig, logger: Logger) async throws -> ServiceResources {
         ServiceResources(
             service: service, config: config,
@@ -34,17 +38,24 @@ public struct ServiceResources: Sendable {
                 url: try DatabaseURL(config.databaseURL), poolSize: config.databasePoolSize,
                 applicationName: "kefu-\(service.rawValue)", logger: logger
             ),
+            // Consumers read one batch at a time, each from its own task: two connections serve
+            // every consumer of a process (handlers write through the serving pool).
+            eventReader: Database(
+                url: try DatabaseURL(config.eventsDatabaseURL), poolSize: 2,
+                applicationName: "kefu-\(service.rawValue)-events", logger: logger
+            ),
             tokenVerifier: try await TokenVerifier.load(files: config.jwtPublicKeyFiles, logger: logger),
             metrics: PrometheusCollectorRegistry(), logger: logger
         )
     }
 
-    /// An outbox consumer for this process, listening on its own connection (as the serving role).
+    /// An outbox consumer for this process, reading through the event reader's pool and
+    /// listening on its own connection (both as `kefu_events`).
     public func eventConsumer(
         name: String, mode: EventConsumer.Mode = .durable, handler: @escaping EventConsumer.Handler
     ) throws -> EventConsumer {
         EventConsumer(
-            name: name, database: database, listenURL: try DatabaseURL(config.databaseURL),
+            name: name, reader: eventReader, listenURL: try DatabaseURL(config.eventsDatabaseURL),
             pollInterval: config.eventPollInterval, mode: mode, logger: logger, handler: handler
         )
     }

@@ -88,7 +88,8 @@ struct PlatformController {
         try context.requirePlatformOperator()
         let page = try PageRequest(request: request)
         let after = try page.cursor(as: String.self)
-        let rows = try await accounts.database.rows("""
+        // Across tenants: only the platform role may call this.
+        let rows = try await accounts.platformDatabase.rows("""
             SELECT tenant_id, slug, name, seat_limit, status, created_at FROM accounts.platform_tenants(\(after), \(page.limit + 1)::integer)
             """)
         var tenants: [TenantView] = []

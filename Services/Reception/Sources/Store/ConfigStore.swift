@@ -108,10 +108,14 @@ extension TenantTransaction {
 
     /// What mentions `id` (a group in a widget, rule or the default target, a material in a
     /// reply), as `kind id` or a settings key: ids are UUIDs, so a textual match is an exact one.
+    /// Items one employee owns (personal quick replies) never count: nobody else can change them,
+    /// so any employee could otherwise block an admin's delete by writing an id into one. They
+    /// hold text only; an id written there stays as written.
     func referencesTo(_ id: UUID) async throws -> [String] {
         let text = id.uuidString.lowercased()
         let rows = try await query("""
-            SELECT kind || ' ' || id::text FROM reception.config_items WHERE id <> \(id) AND strpos(body::text, \(text)) > 0
+            SELECT kind || ' ' || id::text FROM reception.config_items
+            WHERE id <> \(id) AND owner_id IS NULL AND strpos(body::text, \(text)) > 0
             UNION ALL
             SELECT replace(key, ':', ' ') FROM reception.settings WHERE strpos(body::text, \(text)) > 0
             ORDER BY 1
