@@ -91,7 +91,7 @@ fi
 ensure_jwt_keys "$DATA_DIR/keys"
 
 if [ ${#missing[@]} -gt 0 ]; then
-    log "building$([ -d "$ROOT/.build" ] || echo ' (the first build takes about 15 minutes on 2 cores)')"
+    log "building$([ -d "$ROOT/.build" ] || echo ' (the first build takes about 13 minutes on 2 cores)')"
     swift build
     bin="$(swift build --show-bin-path)"
     [ ${#running[@]} -gt 0 ] || printf '%s %s\n' "$token_digest" "$token_source" >"$token_record"
