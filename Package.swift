@@ -12,6 +12,15 @@ let serviceDependencies: [String: [Target.Dependency]] = [
         .product(name: "JWTKit", package: "jwt-kit"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
     ],
+    "Routing": [
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    ],
+]
+
+/// Services a service's tests run beside it (routing reads reception's snapshot over HTTP).
+let testDependencies: [String: [Target.Dependency]] = [
+    "Routing": ["Reception"],
 ]
 
 let swiftSettings: [SwiftSetting] = [
@@ -120,7 +129,7 @@ let package = Package(
                 ),
                 .testTarget(
                     name: "\(name)Tests",
-                    dependencies: [.target(name: name), "KefuTestSupport"],
+                    dependencies: [.target(name: name), "KefuTestSupport"] + (testDependencies[name] ?? []),
                     path: "Tests/\(name)Tests",
                     swiftSettings: swiftSettings
                 ),

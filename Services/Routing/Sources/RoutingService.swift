@@ -1,11 +1,40 @@
 import Foundation
 import Hummingbird
 import KefuCore
+import KefuModels
+import ServiceLifecycle
 
-/// The routing service: see DOMAIN.md. Routes are added here as the service grows.
+/// The routing service (DOMAIN.md §3): visitors, agents' states, conversations, assignment, the
+/// queue and messages. Reception's configuration comes from its snapshot; employees from
+/// accounts' events.
 public enum RoutingService: KefuServiceDefinition {
     public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
     public static let name = ServiceName.routing
 
-    public static func addRoutes(to router: Router<KefuRequestContext>, shared: ServiceResources) async throws {}
+    public static func makeShared(resources: ServiceResources) async throws -> Routing {
+        try Routing(resources: resources)
+    }
+
+    public static func addRoutes(to router: Router<KefuRequestContext>, shared routing: Routing) async throws {
+        AgentsController(routing: routing).addRoutes(to: router)
+        VisitorsController(routing: routing).addRoutes(to: router)
+        VisitorConversationsController(routing: routing).addRoutes(to: router)
+        ConversationsController(routing: routing).addRoutes(to: router)
+        QueueController(routing: routing).addRoutes(to: router)
+    }
+
+    public static func backgroundServices(shared routing: Routing, resources: ServiceResources) async throws -> [any Service] {
+        let agents = AgentProjection(routing: routing)
+        let owners = OwnerProjection(database: resources.database)
+        let directory = routing.reception
+        return [
+            // Every process hears of every tenant's new reception version: the next visitor gets it.
+            try resources.eventConsumer(name: "routing.reception:\(UUID().uuidString.lowercased())", mode: .everyProcess(replaying: .seconds(60))) { event in
+                guard event.type == ReceptionConfigChanged.eventType else { return }
+                directory.announce(event.tenantID, version: try event.decode(ReceptionConfigChanged.self).version)
+            },
+            try resources.eventConsumer(name: "routing.agents", handler: agents.handle),
+            try resources.eventConsumer(name: "routing.customer_owners", handler: owners.handle),
+        ]
+    }
 }

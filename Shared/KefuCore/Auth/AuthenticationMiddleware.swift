@@ -7,6 +7,8 @@ import Hummingbird
 public struct AuthenticationMiddleware: RouterMiddleware {
     public typealias Context = KefuRequestContext
 
+    public static let visitorTokenPrefix = "kefu_vt."
+
     let verifier: TokenVerifier
     let revocations: RevocationList
     let platformToken: String?
@@ -28,6 +30,11 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         if let platformToken, constantTimeEquals(credential.utf8, platformToken.utf8) {
             context.isPlatformOperator = true
+            return try await next(request, context)
+        }
+        // Visitors' tokens are routing's own (not access tokens): the visitor routes check them.
+        if credential.hasPrefix(Self.visitorTokenPrefix) {
+            context.visitorCredential = String(credential)
             return try await next(request, context)
         }
         let principal = try await verifier.verify(String(credential))

@@ -32,6 +32,12 @@ public struct SecretBox: Sendable {
         return try SecretBox(base64Keys: text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty })
     }
 
+    /// A key for another purpose derived from each secrets key (HKDF-SHA256, newest first): sign
+    /// with the first, accept any, and rotation works as it does for sealed values.
+    public func derivedKeys(purpose: String) -> [SymmetricKey] {
+        keys.map { HKDF<SHA256>.deriveKey(inputKeyMaterial: $0.key, info: Data(purpose.utf8), outputByteCount: 32) }
+    }
+
     public func seal(_ plaintext: String) throws -> String {
         let sealed = try AES.GCM.seal(Data(plaintext.utf8), using: keys[0].key)
         guard let combined = sealed.combined else { throw SecretBoxError.cannotSeal }

@@ -22,6 +22,8 @@ public struct KefuRequestContext: RequestContext {
     /// The caller once authenticated, shared with the copies of this context that middleware
     /// outside authentication holds (the access log).
     public let caller = RequestCaller()
+    /// A visitor's token (`kefu_vt.…`), left for the visitor routes (routing) to check.
+    public var visitorCredential: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -29,6 +31,7 @@ public struct KefuRequestContext: RequestContext {
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
         self.principal = nil
         self.isPlatformOperator = false
+        self.visitorCredential = nil
     }
 
     public var requestDecoder: KefuRequestDecoder { KefuRequestDecoder() }

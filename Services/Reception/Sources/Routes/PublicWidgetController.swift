@@ -12,6 +12,21 @@ struct PublicWidgetController {
 
     func addRoutes(to router: Router<KefuRequestContext>) {
         router.get("/v1/public/widgets/{key}", use: show)
+        router.get("/v1/platform/widget-keys/{key}", use: resolve)
+    }
+
+    struct WidgetKey: ResponseEncodable {
+        let tenantId: TenantID
+        @LowercaseUUID var widgetId: UUID
+    }
+
+    /// For routing (platform token): the tenant and widget of a public key, so that a visitor
+    /// arriving with only the key lands in the right tenant.
+    @Sendable func resolve(request: Request, context: KefuRequestContext) async throws -> WidgetKey {
+        try context.requirePlatformOperator()
+        let key = context.parameters.get("key") ?? ""
+        guard key.count <= 64, let (tenant, id) = try await reception.database.widgetKey(key) else { throw Problem.notFound("widget") }
+        return WidgetKey(tenantId: tenant, widgetId: id)
     }
 
     @Sendable func show(request: Request, context: KefuRequestContext) async throws -> Response {

@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import KefuCore
+import KefuModels
+import PostgresNIO
+
+struct MessageView: ResponseEncodable, Codable, Sendable {
+    @LowercaseUUID var id: UUID
+    @LowercaseUUID var conversationId: UUID
+    /// Gap-free per conversation, from 1: a client that has N asks for `after_seq=N`.
+    let seq: Int64
+    let sender: MessageSender
+    let senderId: EmployeeID?
+    let clientMessageId: String?
+    let body: MessageBody
+    let automatic: Bool
+    let createdAt: Date
+}
+
+struct NewMessage: Sendable {
+    let sender: MessageSender
+    let senderID: UUID?
+    let clientMessageID: String?
+    let body: MessageBody
+    var automatic = false
+}
+
+extension MessageBody {
+    /// Checks exactly the fields of the type (422 naming `body.<field>`).
+    func validated(field: String = "body") throws -> MessageBody {
+        var v = Validation()
+        switch type {
+        case .text:
+            _ = v.text(text, "\(field).text", length: 1...5000)
+        case .image, .file:
+            v.url(url, "\(field).url")
+            if type == .file {
+                _ = v.text(name, "\(field).name", length: 1...255)
+                if let size { v.check(size >= 0 && size <= 1 << 40, "\(field).size", "must be a byte count") }
+            }
+        case .rich:
+            if materialId == nil { v.add("\(field).material_id", "is required for a rich message", code: "required") }
+        }
+        try v.throwIfInvalid()
+        return self
+    }
+}
+
+extension TenantTransaction {
+    /// Stores a message with the next `seq` of its conversation and publishes it. The
+    /// conversation row is locked first, so messages of one conversation are numbered one after
+    /// another, and a retry with the same `client_message_id` (serialised behind the first)
+    /// finds the stored message and returns it instead: `(message, false)`.
+    func append(_ message: NewMessage, to conversation: UUID) async throws -> (MessageView, created: Bool) {
+        let status = try await query("SELECT status FROM routing.conversations WHERE id = \(conversation) FOR UPDATE")
+            .collect().first.map { try $0.decode(String.self) }
+        guard let status else { throw Problem.notFound("conversation") }
+        if let client = message.clientMessageID, let existing = try await messages(
+            where: "conversation_id = \(conversation) AND sender = \(message.sender.rawValue) AND client_message_id = \(client)"
+        ).first {
+            return (existing, false)
+        }
+        guard status != ConversationStatus.ended.rawValue else {
+            throw Problem.conflict(code: "conversation_ended", detail: "This conversation has ended; start a new one.")
+        }
+        let id = UUID()
+        let body = String(decoding: try KefuJSON.encoder().encode(message.body), as: UTF8.self)
+        let rows = try await query("""
+            WITH seq AS (
+                UPDATE routing.conversations SET last_seq = last_seq + 1, last_message_at = now() WHERE id = \(conversation) RETURNING last_seq
+            )
+            INSERT INTO routing.messages (tenant_id, conversation_id, seq, id, sender, sender_id, client_message_id, body, automatic)
+            SELECT \(tenantID.uuid), \(conversation), seq.last_seq, \(id), \(message.sender.rawValue), \(message.senderID),
+                   \(message.clientMessageID), \(body)::jsonb, \(message.automatic)
+            FROM seq RETURNING seq, created_at
+            """)
+        let (seq, createdAt) = try await rows.collect()[0].decode((Int64, Date).self)
+        let view = MessageView(
+            id: id, conversationId: conversation, seq: seq, sender: message.sender, senderId: message.senderID.map(EmployeeID.init),
+            clientMessageId: message.clientMessageID, body: message.body, automatic: message.automatic, createdAt: createdAt
+        )
+        try await publish(MessageCreated(
+            conversationId: ConversationID(conversation), messageId: id, seq: seq, sender: message.sender,
+            senderId: view.senderId, body: message.body, automatic: message.automatic, createdAt: createdAt
+        ))
+        return (view, true)
+    }
+
+    func messages(where filter: PostgresQuery, limit: Int = 1) async throws -> [MessageView] {
+        var query = PostgresQuery(unsafeSQL: """
+            SELECT id, conversation_id, seq, sender, sender_id, client_message_id, body::text, automatic, created_at
+            FROM routing.messages WHERE
+            """)
+        query.sql += " " + filter.sql + " ORDER BY seq LIMIT \(limit)"
+        query.binds = filter.binds
+        var views: [MessageView] = []
+        let decoder = KefuJSON.decoder()
+        for try await (id, conversation, seq, sender, senderID, client, body, automatic, createdAt)
+            in try await self.query(query).decode((UUID, UUID, Int64, String, UUID?, String?, String, Bool, Date).self) {
+            views.append(MessageView(
+                id: id, conversationId: conversation, seq: seq, sender: MessageSender(rawValue: sender) ?? .system,
+                senderId: senderID.map(EmployeeID.init), clientMessageId: client,
+                body: try decoder.decode(MessageBody.self, from: Data(body.utf8)), automatic: automatic, createdAt: createdAt
+            ))
+        }
+        return views
+    }
+}

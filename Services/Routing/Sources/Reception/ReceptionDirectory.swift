@@ -1,0 +1,92 @@
+import AsyncHTTPClient
+import Foundation
+import KefuCore
+import KefuModels
+import Logging
+import NIOCore
+import Synchronization
+
+/// Reception's configuration as routing applies it: each tenant's snapshot, fetched from
+/// reception (`GET /v1/reception/snapshot`, platform token) and kept until a
+/// `reception.config_changed` event announces a newer version — so a change applies to the next
+/// visitor without a restart, and a steady tenant costs no request at all.
+final class ReceptionDirectory: Sendable {
+    let baseURL: String
+    let platformToken: String?
+    let logger: Logger
+
+    private struct State {
+        var snapshots: [TenantID: ReceptionSnapshot] = [:]
+        /// The newest version each tenant's events announced.
+        var announced: [TenantID: Int64] = [:]
+        var widgetKeys: [String: (TenantID, UUID)] = [:]
+    }
+    private let state = Mutex(State())
+
+    init(baseURL: String, platformToken: String?, logger: Logger) {
+        self.baseURL = baseURL
+        self.platformToken = platformToken
+        self.logger = logger
+    }
+
+    func announce(_ tenant: TenantID, version: Int64) {
+        state.withLock { $0.announced[tenant] = max($0.announced[tenant] ?? 0, version) }
+    }
+
+    /// The tenant's configuration, at least as new as every version announced so far.
+    func snapshot(for tenant: TenantID) async throws -> ReceptionSnapshot {
+        let (cached, wanted) = state.withLock { ($0.snapshots[tenant], $0.announced[tenant] ?? 0) }
+        if let cached, cached.version >= wanted { return cached }
+        let snapshot: ReceptionSnapshot = try await get("/v1/reception/snapshot?tenant_id=\(tenant)&min_version=\(wanted)")
+        state.withLock { state in
+            if (state.snapshots[tenant]?.version ?? -1) < snapshot.version { state.snapshots[tenant] = snapshot }
+        }
+        return snapshot
+    }
+
+    struct WidgetKey: Decodable {
+        let tenantId: TenantID
+        let widgetId: UUID
+    }
+
+    /// The tenant and widget of a public widget key; nil when reception knows no such key.
+    func widget(key: String) async throws -> (TenantID, UUID)? {
+        if let known = state.withLock({ $0.widgetKeys[key] }) { return known }
+        guard let found: WidgetKey = try await get("/v1/platform/widget-keys/\(key)", allowingNotFound: true) else { return nil }
+        // Keys never move to another widget; a deleted widget is caught when the snapshot lacks it.
+        state.withLock { $0.widgetKeys[key] = (found.tenantId, found.widgetId) }
+        return (found.tenantId, found.widgetId)
+    }
+
+    private func get<T: Decodable>(_ path: String) async throws -> T {
+        guard let value: T = try await get(path, allowingNotFound: false) else { throw Problem.receptionUnavailable }
+        return value
+    }
+
+    private func get<T: Decodable>(_ path: String, allowingNotFound: Bool) async throws -> T? {
+        var request = HTTPClientRequest(url: baseURL + path)
+        if let platformToken { request.headers.add(name: "Authorization", value: "Bearer \(platformToken)") }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        } catch {
+            logger.error("reception unreachable", metadata: ["url": "\(baseURL)", "error": "\(String(reflecting: error))"])
+            throw Problem.receptionUnavailable
+        }
+        let body = try await response.body.collect(upTo: 16 << 20)
+        if response.status == .notFound, allowingNotFound { return nil }
+        guard response.status == .ok else {
+            logger.error("reception answered \(response.status.code)", metadata: ["path": "\(path)"])
+            throw Problem.receptionUnavailable
+        }
+        return try KefuJSON.decoder().decode(T.self, from: body)
+    }
+}
+
+extension Problem {
+    /// Reception could not be asked: routing cannot place a visitor without its configuration.
+    static let receptionUnavailable = Problem(
+        .serviceUnavailable, code: "reception_unavailable",
+        detail: "The reception configuration cannot be read right now; try again shortly.", headers: [.retryAfter: "1"]
+    )
+}
