@@ -122,6 +122,14 @@ struct AccountsHarness: Sendable {
         return created.string("id")!
     }
 
+    /// `count` requests at once (real parallel requests, for races), their replies in any order.
+    func concurrently(_ count: Int, _ request: @escaping @Sendable (Int) async throws -> APIReply) async throws -> [APIReply] {
+        try await withThrowingTaskGroup(of: APIReply.self) { group in
+            for index in 0..<count { group.addTask { try await request(index) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
     /// Waits until the revocation event has reached this process's list (it travels through the
     /// outbox and NOTIFY, so it takes a moment).
     func eventually(_ condition: @Sendable () async throws -> Bool) async throws -> Bool {

@@ -45,8 +45,10 @@ struct AuthController {
             _ = try await accounts.hasher.verify(body.password, hash: nil)
             throw Problem.invalidCredentials
         }
-        let (lockedUntil, employee) = try await accounts.database.withTenant(tenant) { tx in
-            (try await tx.lockedUntil(account: body.account), try await tx.employee(account: body.account))
+        // The attempt is claimed (and committed) before bcrypt runs: see LoginThrottle.
+        let key = AttemptKey.password(account: body.account)
+        let (lockedUntil, employee) = try await accounts.database.withTenant(tenant) { [settings = accounts.settings] tx in
+            (try await tx.claimAttempt(key: key, settings: settings), try await tx.employee(account: body.account))
         }
         if let lockedUntil {
             try await accounts.database.withTenant(tenant) { tx in
@@ -57,14 +59,13 @@ struct AuthController {
         let active = employee.flatMap { $0.status == "active" ? $0 : nil }
         guard let active, try await accounts.hasher.verify(body.password, hash: active.passwordHash) else {
             if active == nil { _ = try await accounts.hasher.verify(body.password, hash: nil) }
-            try await accounts.database.withTenant(tenant) { [settings = accounts.settings] tx in
-                _ = try await tx.recordLoginFailure(account: body.account, settings: settings)
+            try await accounts.database.withTenant(tenant) { tx in
                 try await tx.audit(actor, action: "auth.login_failed", targetType: "account", targetID: body.account)
             }
             throw Problem.invalidCredentials
         }
         let outcome = try await accounts.database.withTenant(tenant) { [accounts] tx -> LoginOutcome in
-            try await tx.clearLoginFailures(account: body.account)
+            try await tx.clearAttempts(key: key)
             let access = try await tx.effectiveAccess(employee: active.id)
             if access.needsSecondFactor {
                 guard let challenge = try await accounts.createChallenge(tx, employee: active, purpose: "login") else {
