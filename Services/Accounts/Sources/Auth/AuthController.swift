@@ -40,6 +40,10 @@ struct AuthController {
 
     @Sendable func login(request: Request, context: KefuRequestContext) async throws -> LoginResponse {
         let body = try await request.decode(as: LoginRequest.self, context: context)
+        // A name that no account can have is refused before anything is counted or logged.
+        var v = Validation()
+        EmployeeInput.validateAccount(body.account, field: "account", into: &v)
+        try v.throwIfInvalid()
         let actor = AuditActor(context: context)
         guard let tenant = try await accounts.activeTenant(slug: body.tenant) else {
             _ = try await accounts.hasher.verify(body.password, hash: nil)

@@ -61,6 +61,9 @@ struct PasswordsController {
     /// phone; a code is sent only when the account exists and has one.
     @Sendable func forgot(request: Request, context: KefuRequestContext) async throws -> EditedResponse<ForgotResponse> {
         let body = try await request.decode(as: ForgotRequest.self, context: context)
+        var v = Validation()
+        EmployeeInput.validateAccount(body.account, field: "account", into: &v)
+        try v.throwIfInvalid()
         let actor = AuditActor(context: context)
         var challengeID = UUID()
         if let tenant = try await accounts.activeTenant(slug: body.tenant) {
