@@ -18,6 +18,7 @@ struct Noted: KefuEvent {
         "kefu.schema_migrations": "which migration files were applied: the database's own state",
         "kefu.event_cursors": "one delivery position per consumer, across all tenants",
         "reception.widget_keys": "anonymous visitors look a widget up by its public key before a tenant is known",
+        "accounts.rate_limits": "request counts per client address before a tenant is known; keys are digests, no tenant data",
     ]
     static let schemas = ["kefu"] + ServiceName.allCases.map(\.schema)
 

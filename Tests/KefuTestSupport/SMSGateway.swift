@@ -16,10 +16,14 @@ public actor SMSInbox {
 
     func receive(_ message: Message) { messages.append(message) }
 
-    /// The six-digit code of the newest message to `phone`, waiting briefly for it to arrive.
-    public func code(for phone: String) async throws -> String {
+    /// The messages sent to `phone` so far.
+    public func messages(to phone: String) -> [Message] { messages.filter { $0.phone == phone } }
+
+    /// The six-digit code of the newest message to `phone`, waiting briefly for it to arrive —
+    /// for a message after the first `earlier` ones to that phone, when given.
+    public func code(for phone: String, after earlier: Int = 0) async throws -> String {
         for _ in 0..<100 {
-            if let message = messages.last(where: { $0.phone == phone }),
+            if messages(to: phone).count > earlier, let message = messages.last(where: { $0.phone == phone }),
                let range = message.message.range(of: #"\b[0-9]{6}\b"#, options: .regularExpression) {
                 return String(message.message[range])
             }

@@ -36,6 +36,7 @@ struct AuthController {
     enum LoginOutcome: Sendable {
         case tokens(TokenResponse)
         case challenge(PhoneChallenge)
+        case refused(Problem)
     }
 
     @Sendable func login(request: Request, context: KefuRequestContext) async throws -> LoginResponse {
@@ -44,6 +45,7 @@ struct AuthController {
         var v = Validation()
         EmployeeInput.validateAccount(body.account, field: "account", into: &v)
         try v.throwIfInvalid()
+        try await accounts.limitRequests("login", context: context, account: "\(body.tenant)/\(body.account)")
         let actor = AuditActor(context: context)
         guard let tenant = try await accounts.activeTenant(slug: body.tenant) else {
             _ = try await accounts.hasher.verify(body.password, hash: nil)
@@ -72,11 +74,19 @@ struct AuthController {
             try await tx.clearAttempts(key: key)
             let access = try await tx.effectiveAccess(employee: active.id)
             if access.needsSecondFactor {
-                guard let challenge = try await accounts.createChallenge(tx, employee: active, purpose: "login") else {
+                let challenge: PhoneChallenge?
+                do {
+                    challenge = try await accounts.createChallenge(tx, employee: active, purpose: "login")
+                } catch let problem as Problem where problem.code == "code_locked" {
+                    return .refused(problem) // the password was right: its count is cleared all the same
+                }
+                guard let challenge else {
                     throw Problem(.forbidden, code: "phone_required",
                                   detail: "This account holds sensitive permissions and needs a bound phone for the second factor.")
                 }
-                try await tx.audit(actor, action: "auth.second_factor_sent", targetType: "employee", targetID: active.id.uuidString.lowercased())
+                if challenge.code != nil {
+                    try await tx.audit(actor, action: "auth.second_factor_sent", targetType: "employee", targetID: active.id.uuidString.lowercased())
+                }
                 return .challenge(challenge)
             }
             try await tx.audit(actor, action: "auth.login", targetType: "employee", targetID: active.id.uuidString.lowercased())
@@ -85,8 +95,17 @@ struct AuthController {
         switch outcome {
         case .tokens(let tokens):
             return LoginResponse(tokens)
+        case .refused(let problem):
+            throw problem
         case .challenge(let challenge):
-            try await accounts.send(challenge, tenant: tenant, purpose: "login")
+            // Sent before answering: whoever knows the password may learn that the gateway failed.
+            // A code that was not sent is withdrawn, so that signing in again sends a new one.
+            do {
+                try await accounts.send(challenge, tenant: tenant, purpose: "login")
+            } catch {
+                try? await accounts.withdraw(challenge, tenant: tenant)
+                throw error
+            }
             return LoginResponse(mfaRequired: true, challengeId: challenge.id, phoneHint: maskedPhone(challenge.phone))
         }
     }
@@ -99,6 +118,7 @@ struct AuthController {
 
     @Sendable func verifySecondFactor(request: Request, context: KefuRequestContext) async throws -> LoginResponse {
         let body = try await request.decode(as: SecondFactorRequest.self, context: context)
+        try await accounts.limitRequests("mfa", context: context, account: "\(body.tenant)/\(body.challengeId)")
         let actor = AuditActor(context: context)
         guard let tenant = try await accounts.activeTenant(slug: body.tenant) else { throw Problem.invalidCredentials }
         let outcome = try await accounts.database.withTenant(tenant) { [accounts] tx -> Result<TokenResponse, Problem> in

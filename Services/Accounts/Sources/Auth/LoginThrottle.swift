@@ -4,7 +4,8 @@ import KefuCore
 
 /// Counts attempts at a secret per key and locks the key for a while past the threshold
 /// (`accounts.login_failures`). Keys: an account name for passwords — whether or not the account
-/// exists, so that the lockout itself reveals nothing.
+/// exists, so that the lockout itself reveals nothing — and `code <purpose> <employee>` for
+/// one-time codes, across all of an employee's challenges of that purpose.
 ///
 /// An attempt is *claimed* before its secret is checked, in one conditional upsert, and counts as
 /// a failure until a success clears the key: reading the lock first and recording the failure
@@ -12,6 +13,7 @@ import KefuCore
 /// failure is recorded.
 enum AttemptKey {
     static func password(account: String) -> String { account.lowercased() }
+    static func code(purpose: String, employee: UUID) -> String { "code \(purpose) \(employee.uuidString.lowercased())" }
 }
 
 extension TenantTransaction {
@@ -42,6 +44,15 @@ extension TenantTransaction {
         return Date()
     }
 
+    /// When `key` is locked, until when (without claiming an attempt).
+    func lockedUntil(key: String) async throws -> Date? {
+        let rows = try await query("""
+            SELECT locked_until FROM accounts.login_failures WHERE account_key = \(key) AND locked_until > now()
+            """)
+        for try await until in rows.decode(Date.self) { return until }
+        return nil
+    }
+
     /// After a success: the count starts again.
     func clearAttempts(key: String) async throws {
         try await query("DELETE FROM accounts.login_failures WHERE account_key = \(key)")
@@ -62,4 +73,12 @@ extension Problem {
         )
     }
 
+    static func codeLocked(until: Date) -> Problem {
+        let seconds = max(1, Int(until.timeIntervalSinceNow.rounded(.up)))
+        return Problem(
+            .tooManyRequests, code: "code_locked",
+            detail: "Too many wrong codes. Try again in \(seconds) seconds.",
+            headers: [.retryAfter: String(seconds)]
+        )
+    }
 }

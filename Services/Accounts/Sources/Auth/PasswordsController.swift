@@ -58,12 +58,17 @@ struct PasswordsController {
     }
 
     /// Always answers the same way, so it cannot be used to learn which accounts exist or have a
-    /// phone; a code is sent only when the account exists and has one.
+    /// phone; a code is sent only when the account exists and has one. One request per account
+    /// name per `smsResendInterval`.
     @Sendable func forgot(request: Request, context: KefuRequestContext) async throws -> EditedResponse<ForgotResponse> {
         let body = try await request.decode(as: ForgotRequest.self, context: context)
         var v = Validation()
         EmployeeInput.validateAccount(body.account, field: "account", into: &v)
         try v.throwIfInvalid()
+        try await accounts.limitRequests(
+            "forgot", context: context, account: "\(body.tenant)/\(body.account)",
+            perAccount: 1, accountWindow: accounts.settings.smsResendInterval
+        )
         let actor = AuditActor(context: context)
         var challengeID = UUID()
         if let tenant = try await accounts.activeTenant(slug: body.tenant) {
@@ -87,20 +92,23 @@ struct PasswordsController {
         let newPassword: String
     }
 
+    /// The code is checked before anything is hashed.
     @Sendable func reset(request: Request, context: KefuRequestContext) async throws -> HTTPResponse.Status {
         let body = try await request.decode(as: ResetRequest.self, context: context)
         var v = Validation()
         PasswordHasher.validate(body.newPassword, field: "new_password", into: &v)
         try v.throwIfInvalid()
+        try await accounts.limitRequests("reset", context: context, account: "\(body.tenant)/\(body.challengeId)")
         let expired = Problem(.unauthorized, code: "code_expired", detail: "This code has expired or was used; start again.")
         guard let tenant = try await accounts.activeTenant(slug: body.tenant) else { throw expired }
-        let hash = try await accounts.hasher.hash(body.newPassword)
         let actor = AuditActor(context: context)
         let outcome = try await accounts.database.withTenant(tenant) { [accounts] tx -> Problem? in
             switch try await accounts.checkChallenge(tx, id: body.challengeId, code: body.code, purpose: "password_reset") {
             case .failed(let problem):
                 return problem
             case .passed(let employee):
+                // Hashed inside the transaction that consumed the code: only a right code gets here.
+                let hash = try await accounts.hasher.hash(body.newPassword)
                 try await accounts.setPassword(tx, employee: employee, hash: hash)
                 try await accounts.revokeAllSessions(tx, employee: employee, reason: "password_reset")
                 try await tx.audit(actor, action: "employee.password_reset_by_phone", targetType: "employee", targetID: employee.uuidString.lowercased())

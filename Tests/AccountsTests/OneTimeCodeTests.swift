@@ -1,0 +1,116 @@
+import Foundation
+import KefuTestSupport
+import Testing
+
+/// One-time codes: one live challenge per employee and purpose, wrong codes counted per employee
+/// across challenges, and the code checked before any hash.
+@Suite struct OneTimeCodeTests {
+    @Test func parallelForgotCallsSendOneCode() async throws {
+        try await AccountsHarness.run { h in
+            let tenant = try await h.createTenant()
+            let phone = AccountsHarness.newPhone()
+            let agent = try await h.employee(in: tenant, permissions: ["client.login"], phone: phone)
+            for account in [agent.account, "ghost"] {
+                let replies = try await h.concurrently(30) { _ in
+                    try await h.call(.post, "/v1/auth/password/forgot", json: ["tenant": tenant.slug, "account": account])
+                }
+                #expect(replies.filter { $0.status == .accepted }.count == 1, "\(account): \(replies.map(\.status.code))")
+                let refused = replies.filter { $0.status == .tooManyRequests }
+                #expect(refused.count == 29)
+                #expect(refused.allSatisfy { $0.code == "rate_limited" && Int($0.headers[.retryAfter] ?? "").map { $0 > 0 } == true })
+            }
+            _ = try await h.sms.code(for: phone)
+            try await Task.sleep(for: .milliseconds(500)) // codes are sent after the answer: let any others arrive
+            #expect(await h.sms.messages(to: phone).count == 1)
+        }
+    }
+
+    @Test func signingInAgainWhileACodeLivesSendsNoNewOne() async throws {
+        try await AccountsHarness.run(environment: ["KEFU_SMS_RESEND_SECONDS": "2"]) { h in
+            let tenant = try await h.createTenant()
+            let sent = await h.sms.messages(to: tenant.adminPhone).count
+            let first = try await h.signIn(slug: tenant.slug, account: tenant.adminAccount)
+            let again = try await h.signIn(slug: tenant.slug, account: tenant.adminAccount)
+            #expect(again.string("challenge_id") == first.string("challenge_id"), "the live challenge is answered again")
+            #expect(await h.sms.messages(to: tenant.adminPhone).count == sent + 1)
+            let firstCode = try await h.sms.code(for: tenant.adminPhone)
+
+            // After the resend interval, a new code replaces the old one.
+            try await Task.sleep(for: .milliseconds(2100))
+            let resent = try await h.signIn(slug: tenant.slug, account: tenant.adminAccount)
+            #expect(resent.string("challenge_id") != first.string("challenge_id"))
+            #expect(await h.sms.messages(to: tenant.adminPhone).count == sent + 2)
+            let old = try await h.call(.post, "/v1/auth/mfa", json: ["tenant": tenant.slug, "challenge_id": first.string("challenge_id")!, "code": firstCode])
+            #expect(old.code == "code_expired", "the replaced code no longer works")
+            let newCode = try await h.sms.code(for: tenant.adminPhone)
+            let right = try await h.call(.post, "/v1/auth/mfa", json: ["tenant": tenant.slug, "challenge_id": resent.string("challenge_id")!, "code": newCode])
+            #expect(right.status == .ok)
+        }
+    }
+
+    @Test func wrongResetCodesAreCountedPerEmployeeAcrossChallenges() async throws {
+        try await AccountsHarness.run(environment: ["KEFU_SMS_RESEND_SECONDS": "1", "KEFU_LOCKOUT_THRESHOLD": "3"]) { h in
+            let tenant = try await h.createTenant()
+            let phone = AccountsHarness.newPhone()
+            let agent = try await h.employee(in: tenant, permissions: ["client.login"], phone: phone)
+            func forgot() async throws -> String {
+                let reply = try await h.call(.post, "/v1/auth/password/forgot", json: ["tenant": tenant.slug, "account": agent.account])
+                try #require(reply.status == .accepted, "\(reply.json)")
+                return reply.string("challenge_id")!
+            }
+            func reset(_ challenge: String, _ code: String) async throws -> APIReply {
+                try await h.call(.post, "/v1/auth/password/reset", json: [
+                    "tenant": tenant.slug, "challenge_id": challenge, "code": code, "new_password": "Newest123",
+                ])
+            }
+            let first = try await forgot()
+            let firstCode = try await h.sms.code(for: phone)
+            for _ in 0..<2 { #expect(try await reset(first, firstCode == "000000" ? "000001" : "000000").code == "invalid_code") }
+            try await Task.sleep(for: .milliseconds(1100))
+            let second = try await forgot()
+            let secondCode = try await h.sms.code(for: phone, after: 1)
+            #expect(try await reset(second, secondCode == "000000" ? "000001" : "000000").code == "invalid_code")
+            // Three wrong codes over two challenges: the right one is refused too, for a while.
+            #expect(try await reset(second, secondCode).code == "code_locked")
+            #expect(try await h.signIn(slug: tenant.slug, account: agent.account).status == .ok, "the password is unchanged")
+            #expect(try await h.signIn(slug: tenant.slug, account: agent.account, password: "Newest123").status == .unauthorized)
+        }
+    }
+
+    @Test func aSecondFactorLockOutlivesItsChallenge() async throws {
+        try await AccountsHarness.run(environment: ["KEFU_LOCKOUT_THRESHOLD": "3", "KEFU_LOCKOUT_SECONDS": "60"]) { h in
+            let tenant = try await h.createTenant()
+            let login = try await h.signIn(slug: tenant.slug, account: tenant.adminAccount)
+            let challenge = login.string("challenge_id")!
+            let code = try await h.sms.code(for: tenant.adminPhone, after: 1)
+            for _ in 0..<3 {
+                let wrong = try await h.call(.post, "/v1/auth/mfa", json: ["tenant": tenant.slug, "challenge_id": challenge, "code": code == "000000" ? "000001" : "000000"])
+                #expect(wrong.code == "invalid_code")
+            }
+            let right = try await h.call(.post, "/v1/auth/mfa", json: ["tenant": tenant.slug, "challenge_id": challenge, "code": code])
+            #expect(right.code == "code_locked")
+            #expect(Int(right.headers[.retryAfter] ?? "").map { $0 > 0 && $0 <= 60 } == true)
+            let anew = try await h.signIn(slug: tenant.slug, account: tenant.adminAccount)
+            #expect(anew.code == "code_locked", "a new sign-in sends no new code while locked")
+            #expect(await h.sms.messages(to: tenant.adminPhone).count == 2)
+        }
+    }
+
+    @Test func resetChecksTheCodeBeforeHashingAnything() async throws {
+        // A slow hash, so that hashing shows in the time taken.
+        try await AccountsHarness.run(environment: ["KEFU_BCRYPT_COST": "13"]) { h in
+            let tenant = try await h.createTenant()
+            let clock = ContinuousClock()
+            let oneHash = try await clock.measure {
+                _ = try await h.signIn(slug: tenant.slug, account: "ghost", password: "Wrong1234")
+            }
+            let reset = try await clock.measure {
+                let reply = try await h.call(.post, "/v1/auth/password/reset", json: [
+                    "tenant": tenant.slug, "challenge_id": UUID().uuidString, "code": "123456", "new_password": "Newest123",
+                ])
+                #expect(reply.status == .unauthorized)
+            }
+            #expect(reset < oneHash / 4, "a wrong code costs no hash: \(reset) against \(oneHash) for one")
+        }
+    }
+}
