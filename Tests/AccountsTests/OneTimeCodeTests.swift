@@ -3,7 +3,8 @@ import KefuTestSupport
 import Testing
 
 /// One-time codes: one live challenge per employee and purpose, wrong codes counted per employee
-/// across challenges, and the code checked before any hash.
+/// across challenges, the code checked before any hash, and "forgot" telling nothing by its
+/// answer, its timing or the reset that follows.
 @Suite struct OneTimeCodeTests {
     @Test func parallelForgotCallsSendOneCode() async throws {
         try await AccountsHarness.run { h in
@@ -70,8 +71,9 @@ import Testing
             let second = try await forgot()
             let secondCode = try await h.sms.code(for: phone, after: 1)
             #expect(try await reset(second, secondCode == "000000" ? "000001" : "000000").code == "invalid_code")
-            // Three wrong codes over two challenges: the right one is refused too, for a while.
-            #expect(try await reset(second, secondCode).code == "code_locked")
+            // Three wrong codes over two challenges: the right one is refused too, for a while
+            // (answered like a wrong one: a reset tells nothing about the account).
+            #expect(try await reset(second, secondCode).code == "invalid_code")
             #expect(try await h.signIn(slug: tenant.slug, account: agent.account).status == .ok, "the password is unchanged")
             #expect(try await h.signIn(slug: tenant.slug, account: agent.account, password: "Newest123").status == .unauthorized)
         }
@@ -111,6 +113,53 @@ import Testing
                 #expect(reply.status == .unauthorized)
             }
             #expect(reset < oneHash / 4, "a wrong code costs no hash: \(reset) against \(oneHash) for one")
+        }
+    }
+
+    @Test func forgotAnswersBeforeTheCodeIsSent() async throws {
+        try await AccountsHarness.run { h in
+            let tenant = try await h.createTenant()
+            let (slowPhone, failingPhone) = (AccountsHarness.newPhone(), AccountsHarness.newPhone())
+            let slow = try await h.employee(in: tenant, permissions: ["client.login"], phone: slowPhone)
+            let failing = try await h.employee(in: tenant, permissions: ["client.login"], phone: failingPhone)
+            let clock = ContinuousClock()
+            let ghost = try await h.call(.post, "/v1/auth/password/forgot", json: ["tenant": tenant.slug, "account": "ghost"])
+
+            await h.sms.answer(after: .seconds(2))
+            let start = clock.now
+            let reply = try await h.call(.post, "/v1/auth/password/forgot", json: ["tenant": tenant.slug, "account": slow.account])
+            let took = clock.now - start
+            #expect(reply.status == .accepted)
+            #expect(took < .seconds(1), "the gateway's wait is not the caller's: \(took)")
+            #expect(Set(reply.json.keys) == Set(ghost.json.keys))
+            _ = try await h.sms.code(for: slowPhone) // still sent, after the answer
+
+            await h.sms.answer(with: .badGateway)
+            let failed = try await h.call(.post, "/v1/auth/password/forgot", json: ["tenant": tenant.slug, "account": failing.account])
+            #expect(failed.status == .accepted, "the gateway's failure is logged, not answered")
+            #expect(Set(failed.json.keys) == Set(ghost.json.keys))
+        }
+    }
+
+    @Test func aResetAnswersAlikeForRealAndUnknownAccounts() async throws {
+        try await AccountsHarness.run { h in
+            let tenant = try await h.createTenant()
+            let phone = AccountsHarness.newPhone()
+            let agent = try await h.employee(in: tenant, permissions: ["client.login"], phone: phone)
+            var replies: [APIReply] = []
+            for account in [agent.account, "ghost"] {
+                let forgot = try await h.call(.post, "/v1/auth/password/forgot", json: ["tenant": tenant.slug, "account": account])
+                #expect(forgot.status == .accepted)
+                let code = try await h.sms.code(for: phone)
+                replies.append(try await h.call(.post, "/v1/auth/password/reset", json: [
+                    "tenant": tenant.slug, "challenge_id": forgot.string("challenge_id")!,
+                    "code": code == "000000" ? "000001" : "000000", "new_password": "Newest123",
+                ]))
+            }
+            #expect(replies[0].status == .unauthorized)
+            #expect(replies[0].status == replies[1].status)
+            #expect(replies[0].code == replies[1].code)
+            #expect(replies[0].string("detail") == replies[1].string("detail"))
         }
     }
 }

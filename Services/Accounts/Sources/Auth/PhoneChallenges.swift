@@ -1,6 +1,7 @@
 import Foundation
 import KefuCore
 import KefuModels
+import Logging
 import NIOCore
 
 /// One-time six-digit codes sent by SMS: the second factor at sign-in and "forgot password".
@@ -23,8 +24,8 @@ enum ChallengeOutcome: Sendable {
 extension Accounts {
     /// The employee's challenge for `purpose`: the live one if it was sent moments ago, else a new
     /// code (a resend) that replaces it and inherits its wrong attempts. Nil without a phone;
-    /// throws `code_locked` while too many wrong codes lock the purpose.
-    func createChallenge(_ tx: TenantTransaction, employee: EmployeeRecord, purpose: String) async throws -> PhoneChallenge? {
+    /// throws `code_locked` while too many wrong codes lock the purpose. `id` names a new challenge.
+    func createChallenge(_ tx: TenantTransaction, employee: EmployeeRecord, purpose: String, id: UUID = UUID()) async throws -> PhoneChallenge? {
         guard let phone = employee.phone else { return nil }
         if let until = try await tx.lockedUntil(key: AttemptKey.code(purpose: purpose, employee: employee.id)) {
             throw Problem.codeLocked(until: until)
@@ -49,7 +50,7 @@ extension Accounts {
             UPDATE accounts.phone_challenges SET consumed_at = now()
             WHERE employee_id = \(employee.id) AND purpose = \(purpose) AND consumed_at IS NULL
             """)
-        let challenge = PhoneChallenge(id: UUID(), phone: phone, code: Secrets.sixDigitCode())
+        let challenge = PhoneChallenge(id: id, phone: phone, code: Secrets.sixDigitCode())
         try await tx.query("""
             INSERT INTO accounts.phone_challenges (tenant_id, id, employee_id, purpose, code_hash, attempts, expires_at)
             VALUES (\(tx.tenantID.uuid), \(challenge.id), \(employee.id), \(purpose),
@@ -75,6 +76,19 @@ extension Accounts {
     func withdraw(_ challenge: PhoneChallenge, tenant: TenantID) async throws {
         try await database.withTenant(tenant) { tx in
             try await tx.query("UPDATE accounts.phone_challenges SET consumed_at = now() WHERE id = \(challenge.id)")
+        }
+    }
+
+    /// Runs `work` after the answer has gone, logging what fails (with the request's logger): the
+    /// caller neither waits for it nor learns from its errors (nor, so, whether an account exists).
+    /// Detached, so the request's task-locals (an idempotency claim) stay with the request.
+    func afterAnswering(_ what: String, logger: Logger, _ work: @escaping @Sendable () async throws -> Void) {
+        Task.detached {
+            do {
+                try await work()
+            } catch {
+                logger.warning("\(what) failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
         }
     }
 
