@@ -37,7 +37,7 @@ public actor SMSInbox {
     /// for a message after the first `earlier` ones to that phone, when given (codes sent after
     /// the answer arrive a moment later).
     public func code(for phone: String, after earlier: Int = 0) async throws -> String {
-        for _ in 0..<250 {
+        for _ in 0..<500 {
             if messages(to: phone).count > earlier, let message = messages.last(where: { $0.phone == phone }),
                let range = message.message.range(of: #"\b[0-9]{6}\b"#, options: .regularExpression) {
                 return String(message.message[range])
