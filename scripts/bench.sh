@@ -58,6 +58,7 @@ echo "Condition language"
 printf '  200 rules, one visitor            %8s µs per evaluation   (goal < 50)\n' "$rules_us"
 
 # --- Accounts: authenticated /v1/me against /healthz, sign-in against the bare bcrypt cost ----
+# (one client signing in as one agent over and over: the sign-in rate limits are lifted)
 ensure_packages 'command -v wrk' wrk
 ensure_packages 'command -v python3' python3
 swift build -c release --product kefu-accounts
@@ -68,6 +69,7 @@ export KEFU_PLATFORM_TOKEN="bench-platform-token-$(openssl rand -hex 8)"
 KEFU_ACCOUNTS_PORT="$ACCOUNTS_PORT" KEFU_DATABASE_URL="$APP_URL" KEFU_MIGRATION_DATABASE_URL="$OWNER_URL" \
     KEFU_SCHEMA_DIR="$ROOT/schema" KEFU_JWT_PRIVATE_KEY_FILE="$DATA/keys/jwt-es256.pem" \
     KEFU_JWT_PUBLIC_KEY_FILES="$DATA/keys/jwt-es256.pub.pem" KEFU_SECRETS_KEY_FILE="$DATA/keys/secrets.key" KEFU_LOG_LEVEL=notice \
+    KEFU_RATE_LIMIT_PER_ADDRESS=100000000 KEFU_RATE_LIMIT_PER_ACCOUNT=100000000 \
     "$bin/kefu-accounts" >"$ACCOUNTS_LOG" 2>&1 &
 accounts_pid=$!
 trap 'kill "$accounts_pid" 2>/dev/null || true; cluster_down "$DATA/pg" || true; rm -rf "$DATA"' EXIT

@@ -14,15 +14,17 @@ struct AccountsHarness: Sendable {
     let client: any TestClientProtocol
     let sms: SMSInbox
 
+    /// `live`: over a real socket (requests then come from 127.0.0.1), for what depends on the
+    /// client's address.
     static func run(
-        environment: [String: String] = [:], _ body: @escaping @Sendable (AccountsHarness) async throws -> Void
+        environment: [String: String] = [:], live: Bool = false, _ body: @escaping @Sendable (AccountsHarness) async throws -> Void
     ) async throws {
         try await withSMSGateway { url, inbox in
             var config = try await TestEnvironment.config(for: .accounts)
             config.environment["KEFU_SMS_WEBHOOK_URL"] = url
             config.environment.merge(environment) { $1 }
             let app = try await buildApplication(AccountsService.self, config: config, logger: TestEnvironment.logger)
-            try await app.test(.router) { client in
+            try await app.test(live ? .live : .router) { client in
                 try await body(AccountsHarness(client: client, sms: inbox))
             }
         }
@@ -161,6 +163,16 @@ struct AccountsHarness: Sendable {
         try #require(created.status == .created, "\(created.json)")
         return created.string("id")!
     }
+
+    /// `count` requests at once (real parallel requests, for races), their replies in any order.
+    func concurrently(_ count: Int, _ request: @escaping @Sendable (Int) async throws -> APIReply) async throws -> [APIReply] {
+        try await withThrowingTaskGroup(of: APIReply.self) { group in
+            for index in 0..<count { group.addTask { try await request(index) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    static func newPhone() -> String { "139" + String(Int.random(in: 10_000_000...99_999_999)) }
 
     /// Waits until the revocation event has reached this process's list (it travels through the
     /// outbox and NOTIFY, so it takes a moment).

@@ -29,6 +29,10 @@ struct Door: Sendable {
             roles: ["kefu_service"],
             reason: "anonymous visitors look a widget up by its public key before a tenant is known: read by anyone, written only for the transaction's tenant"
         ),
+        "accounts.rate_limits": Door(
+            roles: ["kefu_service"],
+            reason: "request counts per client address and account before a tenant is known; keys are digests, no tenant data"
+        ),
     ]
 
     /// SECURITY DEFINER functions run as the owner, past row-level security: each is a door across

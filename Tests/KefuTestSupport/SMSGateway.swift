@@ -13,13 +13,32 @@ public actor SMSInbox {
     }
 
     public private(set) var messages: [Message] = []
+    /// How the gateway answers: after `delay`, with `status` (a message is kept only on a 2xx).
+    private var answer: (delay: Duration, status: HTTPResponse.Status) = (.zero, .noContent)
 
     func receive(_ message: Message) { messages.append(message) }
 
-    /// The six-digit code of the newest message to `phone`, waiting briefly for it to arrive.
-    public func code(for phone: String) async throws -> String {
-        for _ in 0..<100 {
-            if let message = messages.last(where: { $0.phone == phone }),
+    /// Makes the gateway slow or failing, as a real one sometimes is.
+    public func answer(after delay: Duration = .zero, with status: HTTPResponse.Status = .noContent) {
+        answer = (delay, status)
+    }
+
+    /// The messages sent to `phone` so far.
+    public func messages(to phone: String) -> [Message] { messages.filter { $0.phone == phone } }
+
+    func handle(_ message: Message) async throws -> HTTPResponse.Status {
+        let (delay, status) = answer
+        try await Task.sleep(for: delay)
+        if (200..<300).contains(status.code) { receive(message) }
+        return status
+    }
+
+    /// The six-digit code of the newest message to `phone`, waiting briefly for it to arrive —
+    /// for a message after the first `earlier` ones to that phone, when given (codes sent after
+    /// the answer arrive a moment later).
+    public func code(for phone: String, after earlier: Int = 0) async throws -> String {
+        for _ in 0..<500 {
+            if messages(to: phone).count > earlier, let message = messages.last(where: { $0.phone == phone }),
                let range = message.message.range(of: #"\b[0-9]{6}\b"#, options: .regularExpression) {
                 return String(message.message[range])
             }
@@ -39,8 +58,7 @@ public func withSMSGateway<T: Sendable>(_ body: @Sendable (String, SMSInbox) asy
         let buffer = try await request.body.collect(upTo: 1 << 16)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        await inbox.receive(try decoder.decode(SMSInbox.Message.self, from: Data(buffer: buffer)))
-        return .noContent
+        return try await inbox.handle(try decoder.decode(SMSInbox.Message.self, from: Data(buffer: buffer)))
     }
     let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
     var logger = Logger(label: "sms-gateway")

@@ -56,6 +56,10 @@ public enum TestEnvironment {
         config.platformToken = platformToken
         // bcrypt's cheapest cost: the tests check behaviour, make bench measures the real cost.
         config.environment["KEFU_BCRYPT_COST"] = "4"
+        // Every test signs in from the same (absent) address, often as the same accounts: the
+        // tests of the limits set their own.
+        config.environment["KEFU_RATE_LIMIT_PER_ADDRESS"] = "1000000"
+        config.environment["KEFU_RATE_LIMIT_PER_ACCOUNT"] = "1000000"
         return config
     }
 

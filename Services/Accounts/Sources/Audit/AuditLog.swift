@@ -19,10 +19,12 @@ extension TenantTransaction {
 
     /// The one INSERT into the audit log. `sourceEvent` is the outbox id of an `audit.recorded`
     /// event from another service: recording it twice (at-least-once delivery) keeps one row.
+    /// Target ids are cut at 128 characters: some come from anonymous callers.
     func insertAudit(
         _ actor: AuditActor, action: String, targetType: String?, targetID: String?,
         beforeJSON: String?, afterJSON: String?, sourceEvent: Int64? = nil
     ) async throws {
+        let targetID = targetID.map { String($0.prefix(128)) }
         try await query("""
             INSERT INTO accounts.audit_log (tenant_id, actor_type, actor_id, action, target_type, target_id, before, after, ip, request_id, source_event)
             VALUES (\(tenantID.uuid), \(actor.type), \(actor.id), \(action), \(targetType), \(targetID),

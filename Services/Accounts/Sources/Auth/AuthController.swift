@@ -36,17 +36,25 @@ struct AuthController {
     enum LoginOutcome: Sendable {
         case tokens(TokenResponse)
         case challenge(PhoneChallenge)
+        case refused(Problem)
     }
 
     @Sendable func login(request: Request, context: KefuRequestContext) async throws -> LoginResponse {
         let body = try await request.decode(as: LoginRequest.self, context: context)
+        // A name that no account can have is refused before anything is counted or logged.
+        var v = Validation()
+        EmployeeInput.validateAccount(body.account, field: "account", into: &v)
+        try v.throwIfInvalid()
+        try await accounts.limitRequests("login", context: context, account: "\(body.tenant)/\(body.account)")
         let actor = AuditActor(context: context)
         guard let tenant = try await accounts.activeTenant(slug: body.tenant) else {
             _ = try await accounts.hasher.verify(body.password, hash: nil)
             throw Problem.invalidCredentials
         }
-        let (lockedUntil, employee) = try await accounts.database.withTenant(tenant) { tx in
-            (try await tx.lockedUntil(account: body.account), try await tx.employee(account: body.account))
+        // The attempt is claimed (and committed) before bcrypt runs: see LoginThrottle.
+        let key = AttemptKey.password(account: body.account)
+        let (lockedUntil, employee) = try await accounts.database.withTenant(tenant) { [settings = accounts.settings] tx in
+            (try await tx.claimAttempt(key: key, settings: settings), try await tx.employee(account: body.account))
         }
         if let lockedUntil {
             try await accounts.database.withTenant(tenant) { tx in
@@ -57,21 +65,28 @@ struct AuthController {
         let active = employee.flatMap { $0.status == "active" ? $0 : nil }
         guard let active, try await accounts.hasher.verify(body.password, hash: active.passwordHash) else {
             if active == nil { _ = try await accounts.hasher.verify(body.password, hash: nil) }
-            try await accounts.database.withTenant(tenant) { [settings = accounts.settings] tx in
-                _ = try await tx.recordLoginFailure(account: body.account, settings: settings)
+            try await accounts.database.withTenant(tenant) { tx in
                 try await tx.audit(actor, action: "auth.login_failed", targetType: "account", targetID: body.account)
             }
             throw Problem.invalidCredentials
         }
         let outcome = try await accounts.database.withTenant(tenant) { [accounts] tx -> LoginOutcome in
-            try await tx.clearLoginFailures(account: body.account)
+            try await tx.clearAttempts(key: key)
             let access = try await tx.effectiveAccess(employee: active.id)
             if access.needsSecondFactor {
-                guard let challenge = try await accounts.createChallenge(tx, employee: active, purpose: "login") else {
+                let challenge: PhoneChallenge?
+                do {
+                    challenge = try await accounts.createChallenge(tx, employee: active, purpose: "login")
+                } catch let problem as Problem where problem.code == "code_locked" {
+                    return .refused(problem) // the password was right: its count is cleared all the same
+                }
+                guard let challenge else {
                     throw Problem(.forbidden, code: "phone_required",
                                   detail: "This account holds sensitive permissions and needs a bound phone for the second factor.")
                 }
-                try await tx.audit(actor, action: "auth.second_factor_sent", targetType: "employee", targetID: active.id.uuidString.lowercased())
+                if challenge.code != nil {
+                    try await tx.audit(actor, action: "auth.second_factor_sent", targetType: "employee", targetID: active.id.uuidString.lowercased())
+                }
                 return .challenge(challenge)
             }
             try await tx.audit(actor, action: "auth.login", targetType: "employee", targetID: active.id.uuidString.lowercased())
@@ -80,8 +95,17 @@ struct AuthController {
         switch outcome {
         case .tokens(let tokens):
             return LoginResponse(tokens)
+        case .refused(let problem):
+            throw problem
         case .challenge(let challenge):
-            try await accounts.send(challenge, tenant: tenant, purpose: "login")
+            // Sent before answering: whoever knows the password may learn that the gateway failed.
+            // A code that was not sent is withdrawn, so that signing in again sends a new one.
+            do {
+                try await accounts.send(challenge, tenant: tenant, purpose: "login")
+            } catch {
+                try? await accounts.withdraw(challenge, tenant: tenant)
+                throw error
+            }
             return LoginResponse(mfaRequired: true, challengeId: challenge.id, phoneHint: maskedPhone(challenge.phone))
         }
     }
@@ -94,6 +118,7 @@ struct AuthController {
 
     @Sendable func verifySecondFactor(request: Request, context: KefuRequestContext) async throws -> LoginResponse {
         let body = try await request.decode(as: SecondFactorRequest.self, context: context)
+        try await accounts.limitRequests("mfa", context: context, account: "\(body.tenant)/\(body.challengeId)")
         let actor = AuditActor(context: context)
         guard let tenant = try await accounts.activeTenant(slug: body.tenant) else { throw Problem.invalidCredentials }
         let outcome = try await accounts.database.withTenant(tenant) { [accounts] tx -> Result<TokenResponse, Problem> in

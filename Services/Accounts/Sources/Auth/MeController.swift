@@ -52,7 +52,9 @@ struct MeController {
         let newPassword: String
     }
 
-    /// Any employee, old password required. Other sessions end; this one continues.
+    /// Any employee, old password required. Other sessions end; this one continues. A wrong old
+    /// password counts against the account like a failed sign-in (a stolen session must not be a
+    /// way around the lockout), claimed before bcrypt in the same way.
     @Sendable func changePassword(request: Request, context: KefuRequestContext) async throws -> HTTPResponse.Status {
         let principal = try context.requireAuthentication()
         guard let employeeID = principal.employeeID else {
@@ -62,13 +64,18 @@ struct MeController {
         var v = Validation()
         PasswordHasher.validate(body.newPassword, field: "new_password", into: &v)
         try v.throwIfInvalid()
-        let employee = try await accounts.database.withTenant(principal.tenantID) { try await $0.employee(id: employeeID.uuid) }
-        guard let employee, try await accounts.hasher.verify(body.oldPassword, hash: employee.passwordHash) else {
-            throw Problem.invalid("old_password", "is not your current password", code: "wrong_password")
+        let wrong = Problem.invalid("old_password", "is not your current password", code: "wrong_password")
+        let claimed = try await accounts.database.withTenant(principal.tenantID) { [settings = accounts.settings] tx -> (EmployeeRecord, Date?)? in
+            guard let employee = try await tx.employee(id: employeeID.uuid) else { return nil }
+            return (employee, try await tx.claimAttempt(key: AttemptKey.password(account: employee.account), settings: settings))
         }
+        guard let (employee, lockedUntil) = claimed else { throw wrong }
+        if let lockedUntil { throw Problem.locked(until: lockedUntil) }
+        guard try await accounts.hasher.verify(body.oldPassword, hash: employee.passwordHash) else { throw wrong }
         let hash = try await accounts.hasher.hash(body.newPassword)
         let actor = AuditActor(context: context)
         try await accounts.database.withTenant(principal.tenantID) { [accounts] tx in
+            try await tx.clearAttempts(key: AttemptKey.password(account: employee.account))
             try await accounts.setPassword(tx, employee: employee.id, hash: hash)
             try await accounts.revokeOtherSessions(tx, employee: employee.id, keeping: principal.sessionID)
             try await tx.audit(actor, action: "employee.password_changed", targetType: "employee", targetID: employee.id.uuidString.lowercased())

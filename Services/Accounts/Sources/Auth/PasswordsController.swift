@@ -60,21 +60,29 @@ struct PasswordsController {
     }
 
     /// Always answers the same way, so it cannot be used to learn which accounts exist or have a
-    /// phone; a code is sent only when the account exists and has one.
+    /// phone: before answering it does only what it does for any name (validate, count the
+    /// request), and it answers with the id the challenge will have. Looking the account up,
+    /// making the code and sending it happen after the answer; a code is sent only when the
+    /// account exists and has a phone. One request per account name per `smsResendInterval`.
     @Sendable func forgot(request: Request, context: KefuRequestContext) async throws -> EditedResponse<ForgotResponse> {
         let body = try await request.decode(as: ForgotRequest.self, context: context)
+        var v = Validation()
+        EmployeeInput.validateAccount(body.account, field: "account", into: &v)
+        try v.throwIfInvalid()
+        try await accounts.limitRequests(
+            "forgot", context: context, account: "\(body.tenant)/\(body.account)",
+            perAccount: 1, accountWindow: accounts.settings.smsResendInterval
+        )
         let actor = AuditActor(context: context)
-        var challengeID = UUID()
-        if let tenant = try await accounts.activeTenant(slug: body.tenant) {
+        let challengeID = UUID()
+        accounts.afterAnswering("password reset code", logger: context.logger) { [accounts] in
+            guard let tenant = try await accounts.activeTenant(slug: body.tenant) else { return }
             let challenge = try await accounts.database.withTenant(tenant) { [accounts] tx -> PhoneChallenge? in
                 try await tx.audit(actor, action: "auth.password_forgot", targetType: "account", targetID: body.account)
                 guard let employee = try await tx.employee(account: body.account), employee.status == "active" else { return nil }
-                return try await accounts.createChallenge(tx, employee: employee, purpose: "password_reset")
+                return try await accounts.createChallenge(tx, employee: employee, purpose: "password_reset", id: challengeID)
             }
-            if let challenge {
-                challengeID = challenge.id
-                try await accounts.send(challenge, tenant: tenant, purpose: "password_reset")
-            }
+            if let challenge { try await accounts.send(challenge, tenant: tenant, purpose: "password_reset") }
         }
         return EditedResponse(status: .accepted, response: ForgotResponse(challengeId: challengeID, expiresIn: Int(accounts.settings.phoneCodeLifetime)))
     }
@@ -86,27 +94,30 @@ struct PasswordsController {
         let newPassword: String
     }
 
+    /// The code is checked before anything is hashed. Every failure answers the same (wrong,
+    /// expired, used, unknown or locked), so that a challenge id from `forgot` does not tell
+    /// whether its account exists.
     @Sendable func reset(request: Request, context: KefuRequestContext) async throws -> HTTPResponse.Status {
         let body = try await request.decode(as: ResetRequest.self, context: context)
         var v = Validation()
         PasswordHasher.validate(body.newPassword, field: "new_password", into: &v)
         try v.throwIfInvalid()
-        let expired = Problem(.unauthorized, code: "code_expired", detail: "This code has expired or was used; start again.")
-        guard let tenant = try await accounts.activeTenant(slug: body.tenant) else { throw expired }
-        let hash = try await accounts.hasher.hash(body.newPassword)
+        try await accounts.limitRequests("reset", context: context, account: "\(body.tenant)/\(body.challengeId)")
+        let refused = Problem(.unauthorized, code: "invalid_code", detail: "The code is wrong, has expired or was used; check it or ask for a new one.")
+        guard let tenant = try await accounts.activeTenant(slug: body.tenant) else { throw refused }
         let actor = AuditActor(context: context)
-        let outcome = try await accounts.database.withTenant(tenant) { [accounts] tx -> Problem? in
-            switch try await accounts.checkChallenge(tx, id: body.challengeId, code: body.code, purpose: "password_reset") {
-            case .failed(let problem):
-                return problem
-            case .passed(let employee):
-                try await accounts.setPassword(tx, employee: employee, hash: hash)
-                try await accounts.revokeAllSessions(tx, employee: employee, reason: "password_reset")
-                try await tx.audit(actor, action: "employee.password_reset_by_phone", targetType: "employee", targetID: employee.uuidString.lowercased())
-                return nil
-            }
+        let passed = try await accounts.database.withTenant(tenant) { [accounts] tx -> Bool in
+            guard case .passed(let employee) = try await accounts.checkChallenge(
+                tx, id: body.challengeId, code: body.code, purpose: "password_reset"
+            ) else { return false }
+            // Hashed inside the transaction that consumed the code: only a right code gets here.
+            let hash = try await accounts.hasher.hash(body.newPassword)
+            try await accounts.setPassword(tx, employee: employee, hash: hash)
+            try await accounts.revokeAllSessions(tx, employee: employee, reason: "password_reset")
+            try await tx.audit(actor, action: "employee.password_reset_by_phone", targetType: "employee", targetID: employee.uuidString.lowercased())
+            return true
         }
-        if let outcome { throw outcome }
+        guard passed else { throw refused }
         return .noContent
     }
 }

@@ -17,6 +17,13 @@ public struct AccountsSettings: Sendable {
     public var lockoutDuration: TimeInterval
     public var phoneCodeLifetime: TimeInterval
     public var phoneCodeAttempts: Int
+    /// A new code for the same employee and purpose only this long after the last one was sent.
+    public var smsResendInterval: TimeInterval
+    /// Requests per `rateLimitWindow` on each anonymous auth route, per client address and per
+    /// account (tenant and account name, or the challenge answered).
+    public var rateLimitWindow: TimeInterval
+    public var rateLimitPerAddress: Int
+    public var rateLimitPerAccount: Int
     /// Where one-time codes are POSTed (the tenant's SMS gateway); nil writes them to the log.
     public var smsWebhookURL: String?
 
@@ -33,6 +40,10 @@ public struct AccountsSettings: Sendable {
         lockoutDuration = number("KEFU_LOCKOUT_SECONDS", 900)
         phoneCodeLifetime = 300
         phoneCodeAttempts = 5
+        smsResendInterval = number("KEFU_SMS_RESEND_SECONDS", 60)
+        rateLimitWindow = number("KEFU_RATE_LIMIT_WINDOW_SECONDS", 60)
+        rateLimitPerAddress = Int(number("KEFU_RATE_LIMIT_PER_ADDRESS", 100))
+        rateLimitPerAccount = Int(number("KEFU_RATE_LIMIT_PER_ACCOUNT", 10))
         smsWebhookURL = environment["KEFU_SMS_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
