@@ -47,6 +47,9 @@ struct Door: Sendable {
             reason: "sign-in names its tenant by slug before any tenant is set; it answers one exact slug with the id and status only"
         ),
         "accounts.platform_tenants(text,integer)": Door(roles: ["kefu_platform"], reason: "the platform operator lists every tenant"),
+        "routing.due_timers(integer)": Door(
+            roles: ["kefu_events"], reason: "routing's timer worker finds due timers across tenants (tenant and timer ids only), then applies each inside its tenant"
+        ),
     ]
     static let schemas = ["kefu"] + ServiceName.allCases.map(\.schema)
 
@@ -171,10 +174,12 @@ struct Door: Sendable {
             "kefu_events CONNECT \(database)",
             "kefu_events EXECUTE kefu.events_position_since(timestamp with time zone)",
             "kefu_events EXECUTE kefu.events_since(xid8,bigint,integer)",
+            "kefu_events EXECUTE routing.due_timers(integer)",
             "kefu_events INSERT kefu.event_cursors",
             "kefu_events SELECT kefu.event_cursors",
             "kefu_events UPDATE kefu.event_cursors",
             "kefu_events USAGE kefu",
+            "kefu_events USAGE routing",
             "kefu_platform CONNECT \(database)",
             "kefu_platform EXECUTE accounts.platform_tenants(text,integer)",
             "kefu_platform USAGE accounts",

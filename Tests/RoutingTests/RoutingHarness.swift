@@ -27,6 +27,7 @@ struct RoutingHarness: Sendable {
             try await receptionApp.test(.live) { reception in
                 var config = try await TestEnvironment.config(for: .routing)
                 config.environment["KEFU_RECEPTION_URL"] = "http://127.0.0.1:\(reception.port!)"
+                config.environment["KEFU_TIMER_POLL_MS"] = "100"
                 try await withReplicas(count, config: config) { replicas in
                     try await body(RoutingHarness(reception: reception, replicas: replicas, database: database))
                 }
@@ -85,7 +86,9 @@ struct RoutingHarness: Sendable {
 
     /// A group of `members` (limit per agent) and a widget receiving into it; returns the group
     /// id and the widget's public key.
-    func groupWidget(in tenant: Tenant, members: [Agent], limit: Int = 3, queueLength: Int = 50) async throws -> (group: String, key: String) {
+    func groupWidget(
+        in tenant: Tenant, members: [Agent], limit: Int = 3, queueLength: Int = 50, guideRules: Bool = false
+    ) async throws -> (group: String, key: String) {
         let group = try await reception.call(.post, "/v1/groups", token: tenant.admin, json: [
             "name": "G" + UUID().uuidString.prefix(6), "member_ids": members.map(\.id.description), "per_agent_limit": limit,
             "queue": ["enabled": true, "max_length": queueLength, "max_wait_seconds": 600],
@@ -93,7 +96,7 @@ struct RoutingHarness: Sendable {
         try #require(group.status == .created, "\(group.text)")
         let widget = try await reception.call(.post, "/v1/widgets", token: tenant.admin, json: [
             "name": "W" + UUID().uuidString.prefix(6), "style": "icon", "colour": "#12AB34", "pre_assignment_messages": [String](),
-            "guide_rules_enabled": false, "reception": ["mode": "group", "group_id": group.id!], "mount_positions": [[String: Any]](),
+            "guide_rules_enabled": guideRules, "reception": ["mode": "group", "group_id": group.id!], "mount_positions": [[String: Any]](),
             "extra_entries": [[String: Any]](),
         ])
         try #require(widget.status == .created, "\(widget.text)")

@@ -27,7 +27,9 @@ public enum RoutingService: KefuServiceDefinition {
         let agents = AgentProjection(routing: routing)
         let owners = OwnerProjection(database: resources.database)
         let directory = routing.reception
+        let pollMilliseconds = resources.config.environment["KEFU_TIMER_POLL_MS"].flatMap(Int.init) ?? 500
         return [
+            TimerWorker(routing: routing, pollInterval: .milliseconds(max(pollMilliseconds, 10))),
             // Every process hears of every tenant's new reception version: the next visitor gets it.
             try resources.eventConsumer(name: "routing.reception:\(UUID().uuidString.lowercased())", mode: .everyProcess(replaying: .seconds(60))) { event in
                 guard event.type == ReceptionConfigChanged.eventType else { return }

@@ -46,16 +46,22 @@ public struct MessageBody: Codable, Sendable, Equatable {
     /// `file`: its name and size in bytes.
     public var name: String?
     public var size: Int?
-    /// `rich`: a material of reception's library (图文, image or text), by reference.
+    /// `rich`: a material of reception's library (图文, image or text), by reference …
     @LowercaseUUID public var materialId: UUID?
+    /// … or its articles (a guide rule's rich push).
+    public var articles: [RichArticle]?
 
-    public init(type: Kind, text: String? = nil, url: String? = nil, name: String? = nil, size: Int? = nil, materialId: UUID? = nil) {
+    public init(
+        type: Kind, text: String? = nil, url: String? = nil, name: String? = nil, size: Int? = nil, materialId: UUID? = nil,
+        articles: [RichArticle]? = nil
+    ) {
         self.type = type
         self.text = text
         self.url = url
         self.name = name
         self.size = size
         self.materialId = materialId
+        self.articles = articles
     }
 
     public static func text(_ text: String) -> MessageBody { MessageBody(type: .text, text: text) }

@@ -20,6 +20,7 @@ extension ConversationPlacer {
             RETURNING 1
             """).collect().count == 1
         guard ended else { return try await end(conversation, reason: reason, by: by, in: tx) }
+        try await tx.cancelTimers(conversation)
         try await tx.publish(ConversationEnded(
             conversationId: ConversationID(conversation), reason: reason, agentId: agent.map(EmployeeID.init),
             by: by.map(EmployeeID.init), endedAt: Date()

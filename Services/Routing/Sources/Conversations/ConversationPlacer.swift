@@ -88,6 +88,7 @@ struct ConversationPlacer {
                     continue
                 }
                 let position = try await tx.enqueue(conversation, group: id, front: front)
+                try await tx.scheduleQueueWait(conversation, seconds: min(group.document.queue.maxWaitSeconds, fallback.queue.maxWaitSeconds))
                 trace.append(TraceStep(step: "queue", detail: "queued in group \(id.uuidString.lowercased()) at \(position)"))
                 return .queued(group: id, position: position)
             }

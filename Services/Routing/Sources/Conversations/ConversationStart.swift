@@ -93,6 +93,16 @@ struct ConversationStart {
         return (targets, trace)
     }
 
+    /// The first enabled guide rule matching the visitor, when the widget runs guide rules.
+    func guideRule(for visitor: Visitor) -> ConfigItem<GuideRule>? {
+        guard widget.document.guideRulesEnabled else { return nil }
+        let facts = facts(visitor)
+        let catalogue = FieldCatalogue.with(customFields: snapshot.customFields)
+        return snapshot.guideRules.first { rule in
+            rule.document.enabled && ((try? catalogue.compile(rule.document.conditions))?.matches(facts) ?? false)
+        }
+    }
+
     /// The widget's own fallback, else the tenant's.
     var fallback: FallbackPolicy { widget.document.fallback ?? snapshot.fallback }
 }

@@ -14,6 +14,7 @@ extension TenantTransaction {
                 assigned_at = now(), queued_at = NULL
             WHERE id = \(conversation)
             """)
+        try await cancelQueueWait(conversation)
         try await query("""
             INSERT INTO routing.assignments (tenant_id, conversation_id, agent_id, group_id, reason, previous_agent_id, note, by_employee)
             VALUES (\(tenantID.uuid), \(conversation), \(agent), \(group), \(reason.rawValue), \(previous), \(note), \(by))

@@ -39,7 +39,9 @@ extension MessageBody {
                 if let size { v.check(size >= 0 && size <= 1 << 40, "\(field).size", "must be a byte count") }
             }
         case .rich:
+            // Clients send a material by reference; articles come only from reception's pushes.
             if materialId == nil { v.add("\(field).material_id", "is required for a rich message", code: "required") }
+            if articles != nil { v.add("\(field).articles", "send a material_id instead", code: "not_allowed") }
         }
         try v.throwIfInvalid()
         return self
@@ -75,6 +77,7 @@ extension TenantTransaction {
             FROM seq RETURNING seq, created_at
             """)
         let (seq, createdAt) = try await rows.collect()[0].decode((Int64, Date).self)
+        try await touchTimeout(conversation)
         let view = MessageView(
             id: id, conversationId: conversation, seq: seq, sender: message.sender, senderId: message.senderID.map(EmployeeID.init),
             clientMessageId: message.clientMessageID, body: message.body, automatic: message.automatic, createdAt: createdAt

@@ -61,6 +61,12 @@ struct VisitorConversationsController {
             try await tx.publish(ConversationCreated(
                 conversationId: ConversationID(id), visitorId: visitor.vid, widgetId: widgetID, channel: "web", createdAt: Date()
             ))
+            try await tx.scheduleTimeout(id, seconds: snapshot.conversation.timeoutMinutes * 60)
+            // Guide pushes go out on their own schedule; they do not hold up the assignment.
+            if let rule = start.guideRule(for: arrival) {
+                try await tx.scheduleGuidePushes(id, rule: rule)
+                trace.append(.init(step: "guide_rule", detail: "rule \(rule.id.uuidString.lowercased()) (\(rule.document.name)): \(rule.document.messages.count) pushes"))
+            }
             let placer = ConversationPlacer(snapshot: snapshot)
             _ = try await placer.place(id, targets: targets, fallback: start.fallback, trace: &trace, in: tx)
             try await tx.appendTrace(id, trace)
