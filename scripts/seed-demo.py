@@ -111,19 +111,23 @@ def reception(method, path, token, body=None, expect=201):
     return result
 
 
+def group_when_known(token, body):
+    """Reception learns of new employees from the accounts events, one after another: a group
+    naming them is refused until it knows them all, so ask until it does."""
+    for _ in range(300):
+        status, group = call("POST", "/v1/groups", token, body, base=RECEPTION)
+        if status == 201:
+            return group
+        time.sleep(0.1)
+    sys.exit(f"reception never learned of the demo agents: {status} {group}")
+
+
 def seed_reception(token, employees):
     queue = {"enabled": True, "max_length": 20, "max_wait_seconds": 300}
-    # Reception learns of new employees from the accounts events: wait until it knows the agents.
-    for _ in range(200):
-        status, sales = call("POST", "/v1/groups", token, {
-            "name": "售前咨询", "member_ids": [employees["agent1"]], "per_agent_limit": 5, "queue": queue,
-        }, base=RECEPTION)
-        if status == 201:
-            break
-        time.sleep(0.1)
-    else:
-        sys.exit(f"reception never learned of the demo agents: {status} {sales}")
-    support = reception("POST", "/v1/groups", token, {
+    sales = group_when_known(token, {
+        "name": "售前咨询", "member_ids": [employees["agent1"]], "per_agent_limit": 5, "queue": queue,
+    })
+    support = group_when_known(token, {
         "name": "售后服务", "member_ids": [employees["agent2"], employees["supervisor"]], "per_agent_limit": 5, "queue": queue,
     })
     reception("POST", "/v1/channels", token, {"name": "官网", "type": "web", "enabled": True})
