@@ -29,6 +29,10 @@ struct Door: Sendable {
             roles: ["kefu_service"],
             reason: "anonymous visitors look a widget up by its public key before a tenant is known: read by anyone, written only for the transaction's tenant"
         ),
+        "routing.rate_limits": Door(
+            roles: ["kefu_service"],
+            reason: "anonymous visitor starts per client address before a tenant is known; keys are digests, no tenant data"
+        ),
         "accounts.rate_limits": Door(
             roles: ["kefu_service"],
             reason: "request counts per client address and account before a tenant is known; keys are digests, no tenant data"

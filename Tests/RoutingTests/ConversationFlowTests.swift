@@ -99,6 +99,25 @@ import Testing
         }
     }
 
+    @Test func startingVisitorsIsLimitedPerAddress() async throws {
+        try await RoutingHarness.run(environment: ["KEFU_VISITOR_RATE_LIMIT_PER_ADDRESS": "3"]) { h in
+            let tenant = try await h.tenant()
+            let agent = try await h.agent(in: tenant)
+            let (_, key) = try await h.groupWidget(in: tenant, members: [agent])
+            var statuses: [HTTPResponse.Status] = []
+            var retryAfter: String?
+            for _ in 0..<6 {
+                let reply = try await h.routing.call(.post, "/v1/public/widgets/\(key)/visitors", json: [String: Any]())
+                statuses.append(reply.status)
+                if reply.status == .tooManyRequests { retryAfter = reply.headers[.retryAfter] }
+            }
+            // Other tests count into the same address too: at most 3 pass, the rest are refused.
+            #expect(statuses.filter { $0 == .created }.count <= 3, "\(statuses)")
+            #expect(statuses.suffix(3).allSatisfy { $0 == .tooManyRequests }, "\(statuses)")
+            #expect(retryAfter != nil)
+        }
+    }
+
     @Test func badMessagesAreRefusedNamingTheField() async throws {
         try await RoutingHarness.run { h in
             let tenant = try await h.tenant()

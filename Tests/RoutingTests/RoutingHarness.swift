@@ -20,7 +20,9 @@ struct RoutingHarness: Sendable {
     let database: Database
     var routing: any TestClientProtocol { replicas[0] }
 
-    static func run(replicas count: Int = 1, _ body: @escaping @Sendable (RoutingHarness) async throws -> Void) async throws {
+    static func run(
+        replicas count: Int = 1, environment: [String: String] = [:], _ body: @escaping @Sendable (RoutingHarness) async throws -> Void
+    ) async throws {
         let receptionConfig = try await TestEnvironment.config(for: .reception)
         let receptionApp = try await buildApplication(ReceptionService.self, config: receptionConfig, logger: TestEnvironment.logger)
         try await TestEnvironment.withDatabase { database in
@@ -28,6 +30,9 @@ struct RoutingHarness: Sendable {
                 var config = try await TestEnvironment.config(for: .routing)
                 config.environment["KEFU_RECEPTION_URL"] = "http://127.0.0.1:\(reception.port!)"
                 config.environment["KEFU_TIMER_POLL_MS"] = "100"
+                // Every test's visitors come from one address: limits are tested on their own.
+                config.environment["KEFU_VISITOR_RATE_LIMIT_PER_ADDRESS"] = "1000000"
+                config.environment.merge(environment) { $1 }
                 try await withReplicas(count, config: config) { replicas in
                     try await body(RoutingHarness(reception: reception, replicas: replicas, database: database))
                 }

@@ -15,6 +15,8 @@ public struct Accounts: Sendable {
     public let secrets: SecretBox
     /// `/v1/me` answers (encoded) by employee; any change of the tenant (or a minute) forgets them.
     let profiles: TenantCache<EmployeeID, ByteBuffer>
+    /// The anonymous auth routes' limits per address and account.
+    let rateLimiter: RateLimiter
 
     /// The platform role's pool (`kefu_platform`): the one cross-tenant listing of the platform
     /// routes; everything else goes through `database`, in one tenant.
@@ -38,6 +40,7 @@ public struct Accounts: Sendable {
             applicationName: "kefu-accounts-platform", logger: resources.logger
         )
         self.profiles = TenantCache(changes: resources.database.changes, capacity: 20_000, lifetime: .seconds(60))
+        self.rateLimiter = RateLimiter(database: resources.database, schema: "accounts")
         if let url = settings.smsWebhookURL {
             self.sms = WebhookSMSSender(url: url, logger: resources.logger)
         } else {

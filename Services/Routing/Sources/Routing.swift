@@ -9,6 +9,9 @@ public struct Routing: Sendable {
     /// Reception's configuration per tenant (snapshot over HTTP, refreshed on its events).
     let reception: ReceptionDirectory
     let visitorTokens: VisitorTokens
+    /// Starting visitors is anonymous: limited per client address.
+    let rateLimiter: RateLimiter
+    let visitorsPerAddress: Int
 
     var database: Database { resources.database }
     var logger: Logger { resources.logger }
@@ -22,5 +25,7 @@ public struct Routing: Sendable {
             platformToken: resources.config.platformToken, logger: resources.logger
         )
         self.visitorTokens = try VisitorTokens(secretsKeyFile: resources.config.secretsKeyFile)
+        self.rateLimiter = RateLimiter(database: resources.database, schema: "routing")
+        self.visitorsPerAddress = environment["KEFU_VISITOR_RATE_LIMIT_PER_ADDRESS"].flatMap(Int.init) ?? 120
     }
 }

@@ -29,6 +29,10 @@ struct VisitorsController {
         let key = context.parameters.get("key") ?? ""
         let body = try await request.decode(as: StartRequest.self, context: context)
         let attributes = try (body.attributes ?? VisitorAttributes()).validated()
+        // Per minute and address: a page view each is generous; a script making visitors is not.
+        try await routing.rateLimiter.admit([
+            RateLimit(key: "visitors address \(context.remoteAddress ?? "unknown")", limit: routing.visitorsPerAddress, window: 60),
+        ])
         guard key.count <= 64, let (tenant, widget) = try await routing.reception.widget(key: key),
               try await routing.reception.snapshot(for: tenant).widgets.contains(where: { $0.id == widget })
         else { throw Problem.notFound("widget") }
