@@ -26,6 +26,7 @@ public enum RoutingService: KefuServiceDefinition {
     public static func backgroundServices(shared routing: Routing, resources: ServiceResources) async throws -> [any Service] {
         let agents = AgentProjection(routing: routing)
         let owners = OwnerProjection(database: resources.database)
+        let groups = GroupChanges(routing: routing)
         let directory = routing.reception
         let pollMilliseconds = resources.config.environment["KEFU_TIMER_POLL_MS"].flatMap(Int.init) ?? 500
         return [
@@ -37,6 +38,7 @@ public enum RoutingService: KefuServiceDefinition {
             },
             try resources.eventConsumer(name: "routing.agents", handler: agents.handle),
             try resources.eventConsumer(name: "routing.customer_owners", handler: owners.handle),
+            try resources.eventConsumer(name: "routing.group_seats", handler: groups.handle),
         ]
     }
 }

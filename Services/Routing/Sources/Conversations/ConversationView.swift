@@ -43,14 +43,20 @@ extension TenantTransaction {
         c.routing_trace::text
         """
 
-    /// Conversations matching `filter` (SQL over `c`, the conversation), newest activity first.
-    func conversations(where filter: PostgresQuery, limit: Int = 1, withTrace: Bool = true) async throws -> [ConversationView] {
+    enum ConversationOrder { case lastMessage, entry }
+
+    /// Conversations matching `filter` (SQL over `c`, the conversation), newest first: by last
+    /// activity or by entry (creation).
+    func conversations(
+        where filter: PostgresQuery, orderedBy order: ConversationOrder = .lastMessage, limit: Int = 1, withTrace: Bool = true
+    ) async throws -> [ConversationView] {
         var query = PostgresQuery(unsafeSQL: """
             SELECT \(Self.conversationColumns) FROM routing.conversations c
             LEFT JOIN routing.agents a ON a.tenant_id = c.tenant_id AND a.employee_id = c.agent_id
             WHERE
             """)
-        query.sql += " " + filter.sql + " ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id LIMIT \(limit)"
+        let key = order == .entry ? "c.created_at" : "coalesce(c.last_message_at, c.created_at)"
+        query.sql += " " + filter.sql + " ORDER BY \(key) DESC, c.id DESC LIMIT \(limit)"
         query.binds = filter.binds
         var views: [ConversationView] = []
         for try await row in try await self.query(query) {
