@@ -82,3 +82,31 @@ import Testing
         }
     }
 }
+
+/// Reception's configuration reaches routing without a restart (the snapshot is refetched when a
+/// `reception.config_changed` event announces a newer version).
+@Suite struct ReceptionChangesTests {
+    @Test func aChangedWidgetAppliesToTheNextVisitor() async throws {
+        try await RoutingHarness.run { h in
+            let tenant = try await h.tenant()
+            let first = try await h.agent(in: tenant, name: "First")
+            let second = try await h.agent(in: tenant, name: "Second")
+            let (_, key) = try await h.groupWidget(in: tenant, members: [first])
+            try await h.online(first)
+            try await h.online(second)
+            #expect(try await h.start(try await h.visitor(key)).agentID == first.id.description)
+            // The widget now receives into a group of the second agent only.
+            let group = try await h.reception.call(.post, "/v1/groups", token: tenant.admin, json: [
+                "name": "Second's", "member_ids": [second.id.description], "per_agent_limit": 3,
+                "queue": ["enabled": true, "max_length": 50, "max_wait_seconds": 600],
+            ])
+            let widgets = try await h.reception.call(.get, "/v1/widgets", token: tenant.admin).data
+            var widget = widgets[0]
+            widget["reception"] = ["mode": "group", "group_id": group.id!]
+            for field in ["id", "created_at", "updated_at", "public_key"] { widget.removeValue(forKey: field) }
+            let updated = try await h.reception.call(.put, "/v1/widgets/\(widgets[0]["id"] as! String)", token: tenant.admin, json: widget)
+            try #require(updated.status == .ok, "\(updated.text)")
+            #expect(try await h.eventually { try await h.start(try await h.visitor(key)).agentID == second.id.description })
+        }
+    }
+}
