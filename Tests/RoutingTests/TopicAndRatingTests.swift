@@ -102,7 +102,9 @@ import Testing
                 "SELECT payload::text FROM kefu.events WHERE tenant_id = \(tenant.id.uuid) AND type = 'satisfaction.rated'", as: String.self
             )
             #expect(events.count == 1)
-            #expect(events.first?.contains("\"agent_id\":\"\(ann.id.description)\"") == true)
+            let event = events.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(event?["agent_id"] as? String == ann.id.description)
+            #expect(event?["stars"] as? Int == 5)
             // The agent sees it with the conversation.
             #expect((try await h.routing.call(.get, "/v1/conversations/\(id)", token: ann.token).json["rating"] as? [String: Any])?["comment"] as? String == "Thanks!")
         }

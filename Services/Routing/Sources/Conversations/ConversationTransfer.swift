@@ -143,8 +143,18 @@ extension ConversationPlacer {
 }
 
 extension ConversationPlacer.TransferTarget: CustomStringConvertible {
-    var agent: UUID? { if case .agent(let id) = self { id } else { nil } }
-    var group: UUID? { if case .group(let id) = self { id } else { nil } }
+    var agent: UUID? {
+        switch self {
+        case .agent(let id): id
+        case .group: nil
+        }
+    }
+    var group: UUID? {
+        switch self {
+        case .agent: nil
+        case .group(let id): id
+        }
+    }
     var description: String {
         switch self {
         case .agent(let id): "agent \(id.uuidString.lowercased())"

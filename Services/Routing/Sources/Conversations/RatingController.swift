@@ -16,7 +16,7 @@ struct RatingController {
     static let paths = ["/v1/visitor/conversations/{id}/rating"]
 
     func addRoutes(to router: Router<KefuRequestContext>) {
-        router.post("/v1/conversations/{id}/satisfaction-request", use: request)
+        router.post("/v1/conversations/{id}/satisfaction-request", use: ask)
         router.post("/v1/visitor/conversations/{id}/rating", use: rate)
         CORS.allowPreflight(router, paths: Self.paths)
     }
@@ -37,7 +37,7 @@ struct RatingController {
     static let alreadyRated = Problem.conflict(code: "already_rated", detail: "This conversation has been rated.")
 
     /// The holder invites the visitor to rate now (the survey must allow `agent_invites`).
-    @Sendable func request(request: Request, context: KefuRequestContext) async throws -> ConversationView {
+    @Sendable func ask(request: Request, context: KefuRequestContext) async throws -> ConversationView {
         let (principal, agent) = try AgentsController.employee(context)
         try context.requirePermission(.clientLogin)
         let id = try context.parameters.uuid(what: "conversation")
