@@ -79,6 +79,7 @@ import Testing
             // A full target agent: 409, nothing moved.
             let full = try await h.routing.call(.post, "/v1/conversations/\(second.id!)/transfer", token: ann.token, json: ["to_agent_id": bo.id.description])
             #expect(full.status == .conflict && full.code == "agent_unavailable", "\(full.text)")
+            #expect(full.string("detail")?.contains("(full)") == true, "\(full.text)")
             #expect(try await h.routing.call(.get, "/v1/conversations/\(second.id!)", token: ann.token).agentID == ann.id.description)
             try await AssignmentTests().expectConsistent(h, tenant, limit: 1)
         }

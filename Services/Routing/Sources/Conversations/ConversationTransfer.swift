@@ -87,7 +87,9 @@ extension ConversationPlacer {
                 step.candidates = candidates
             }
             guard claimed else {
-                throw Problem.conflict(code: "agent_unavailable", detail: "That agent is not online with reception on and a free seat.")
+                // Why, as the trace would say it (`full`, `suspended`, `offline`, `reception_off`).
+                let why = step.candidates?.first.map { " (\($0.outcome))" } ?? ""
+                throw Problem.conflict(code: "agent_unavailable", detail: "That agent cannot take it now\(why): they need to be online with reception on and a free seat.")
             }
             try await tx.assign(id, to: agent, group: nil, reason: reason, previous: holder, note: transfer.note, by: transfer.by)
             if let holder { try await freeSeat(of: holder, in: tx) }
