@@ -16,6 +16,12 @@ import Testing
         (.get, "/v1/conversations/{conversation}/messages", nil, .clientLogin),
         (.post, "/v1/conversations/{conversation}/messages", ["body": ["type": "text", "text": "x"]], .clientLogin),
         (.post, "/v1/conversations/{conversation}/end", nil, .clientLogin),
+        (.patch, "/v1/conversations/{conversation}", ["resolved": true], .clientLogin),
+        (.post, "/v1/conversations/{conversation}/transfer", ["to_group_id": UUID().uuidString], .clientLogin),
+        (.post, "/v1/conversations/{conversation}/satisfaction-request", nil, .clientLogin),
+        (.post, "/v1/conversations/{conversation}/forced-transfer", ["to_group_id": UUID().uuidString], .analyticsForcedTransfer),
+        (.post, "/v1/conversations/{conversation}/interrupt", ["note": "x"], .analyticsForcedTransfer),
+        (.get, "/v1/monitor/conversations", nil, .analyticsMonitoring),
         (.get, "/v1/queue", nil, .receptionQueue),
         (.delete, "/v1/queue/{conversation}", nil, .receptionQueue),
     ]
@@ -27,6 +33,7 @@ import Testing
         (.get, "/v1/visitor/conversations/{conversation}/messages", nil),
         (.post, "/v1/visitor/conversations/{conversation}/messages", ["body": ["type": "text", "text": "x"]]),
         (.post, "/v1/visitor/conversations/{conversation}/end", nil),
+        (.post, "/v1/visitor/conversations/{conversation}/rating", ["stars": 5, "solved": true]),
     ]
 
     func body(_ body: [String: any Sendable]?) -> [String: Any]? { body?.mapValues { $0 as Any } }
@@ -101,6 +108,18 @@ import Testing
             #expect(!queue.text.contains(conversation))
             let agents = try await h.routing.call(.get, "/v1/agents", token: attacker.admin)
             #expect(!agents.text.contains(agent.id.description))
+            let monitored = try await h.routing.call(.get, "/v1/monitor/conversations", token: attacker.admin)
+            #expect(monitored.status == .ok && !monitored.text.contains(conversation))
+            #expect(try await h.routing.call(.get, "/v1/monitor/conversations", token: victim.admin).text.contains(conversation))
+            // A target in another tenant does not exist either (422 on the field, nothing moved).
+            let (otherGroup, _) = try await h.groupWidget(in: attacker, members: [outsider])
+            try await h.online(outsider)
+            for (field, target) in [("to_agent_id", outsider.id.description), ("to_group_id", otherGroup)] {
+                let moved = try await h.routing.call(.post, "/v1/conversations/\(conversation)/transfer", token: agent.token, json: [field: target])
+                #expect(moved.status == .unprocessableContent && moved.fields == [field], "\(moved.text)")
+                let forced = try await h.routing.call(.post, "/v1/conversations/\(conversation)/forced-transfer", token: victim.admin, json: [field: target])
+                #expect(forced.status == .unprocessableContent && forced.fields == [field], "\(forced.text)")
+            }
         }
     }
 }

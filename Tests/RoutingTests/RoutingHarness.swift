@@ -55,13 +55,14 @@ struct RoutingHarness: Sendable {
 
     struct Tenant: Sendable {
         let id: TenantID
-        /// Every reception permission plus queue management and monitoring.
+        /// Every reception permission plus queue management, monitoring and forced transfer.
         let admin: String
     }
 
     static let adminPermissions: Set<Permission> = [
         .receptionChannels, .receptionWidgets, .receptionGroups, .receptionGuideRules, .receptionAssignmentRules,
-        .receptionQuickReplies, .receptionSatisfaction, .receptionQueue, .receptionSettings, .analyticsMonitoring, .clientLogin,
+        .receptionQuickReplies, .receptionSatisfaction, .receptionQueue, .receptionSettings, .analyticsMonitoring,
+        .analyticsForcedTransfer, .clientLogin,
     ]
 
     func tenant() async throws -> Tenant {

@@ -21,6 +21,10 @@ public enum RoutingService: KefuServiceDefinition {
         VisitorConversationsController(routing: routing).addRoutes(to: router)
         ConversationsController(routing: routing).addRoutes(to: router)
         QueueController(routing: routing).addRoutes(to: router)
+        TransferController(routing: routing).addRoutes(to: router)
+        MonitorController(routing: routing).addRoutes(to: router)
+        TopicController(routing: routing).addRoutes(to: router)
+        RatingController(routing: routing).addRoutes(to: router)
     }
 
     public static func backgroundServices(shared routing: Routing, resources: ServiceResources) async throws -> [any Service] {

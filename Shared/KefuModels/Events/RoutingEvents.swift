@@ -155,6 +155,23 @@ public struct ConversationEnded: KefuEvent {
     }
 }
 
+/// The holding agent set the conversation's topic (会话主题) or its resolved status.
+public struct ConversationUpdated: KefuEvent {
+    public static let eventType = "conversation.updated"
+    public let conversationId: ConversationID
+    public let topic: String?
+    public let resolved: Bool?
+    public let by: EmployeeID
+    public let updatedAt: Date
+    public init(conversationId: ConversationID, topic: String?, resolved: Bool?, by: EmployeeID, updatedAt: Date) {
+        self.conversationId = conversationId
+        self.topic = topic
+        self.resolved = resolved
+        self.by = by
+        self.updatedAt = updatedAt
+    }
+}
+
 public struct SatisfactionRated: KefuEvent {
     public static let eventType = "satisfaction.rated"
     public let conversationId: ConversationID

@@ -14,12 +14,19 @@ extension ConversationPlacer {
         let holder = status == ConversationStatus.open.rawValue ? agent : nil
         if let holder { try await SeatLocks.lock(locks.keys(forAgent: holder), in: tx) }
         // Re-read under the locks: a transfer may have moved it meanwhile.
-        let ended = try await tx.query("""
+        let now = try await tx.query("SELECT status, agent_id FROM routing.conversations WHERE id = \(conversation) FOR UPDATE")
+            .collect().first.map { try $0.decode((String, UUID?).self) }
+        guard let now, now.0 != ConversationStatus.ended.rawValue, now.1 == agent else {
+            return try await end(conversation, reason: reason, by: by, in: tx)
+        }
+        // The survey's "agent ends" trigger: the invitation is the conversation's last message.
+        if reason == .agent, holder != nil, snapshot.satisfaction.enabled, snapshot.satisfaction.sendWhen.contains(.agentEnds) {
+            try await RatingController.invite(conversation, in: tx)
+        }
+        try await tx.query("""
             UPDATE routing.conversations SET status = 'ended', ended_at = now(), end_reason = \(reason.rawValue), queued_at = NULL
-            WHERE id = \(conversation) AND status <> 'ended' AND agent_id IS NOT DISTINCT FROM \(agent)
-            RETURNING 1
-            """).collect().count == 1
-        guard ended else { return try await end(conversation, reason: reason, by: by, in: tx) }
+            WHERE id = \(conversation)
+            """)
         try await tx.cancelTimers(conversation)
         try await tx.publish(ConversationEnded(
             conversationId: ConversationID(conversation), reason: reason, agentId: agent.map(EmployeeID.init),

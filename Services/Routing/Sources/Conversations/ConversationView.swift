@@ -34,13 +34,15 @@ struct ConversationView: ResponseEncodable, Codable, Sendable {
     let assignedAt: Date?
     let endedAt: Date?
     var routingTrace: [ConversationPlacer.TraceStep]?
+    /// The satisfaction survey: when it was asked for and the visitor's answer.
+    var rating: ConversationRating? = nil
 }
 
 extension TenantTransaction {
     static let conversationColumns = """
         c.id, c.visitor_id, c.widget_id, c.channel, c.status, c.agent_id, a.display_name, c.group_id, c.queued_at,
         c.last_seq, c.last_message_at, c.topic, c.resolved, c.end_reason, c.created_at, c.assigned_at, c.ended_at,
-        c.routing_trace::text
+        c.routing_trace::text, c.rating::text
         """
 
     enum ConversationOrder { case lastMessage, entry }
@@ -68,13 +70,14 @@ extension TenantTransaction {
             let queuedAt = try next(Date?.self), lastSeq = try next(Int64.self), lastMessageAt = try next(Date?.self)
             let topic = try next(String?.self), resolved = try next(Bool?.self), endReason = try next(String?.self).flatMap(EndReason.init(rawValue:))
             let createdAt = try next(Date.self), assignedAt = try next(Date?.self), endedAt = try next(Date?.self)
-            let trace = try next(String.self)
+            let trace = try next(String.self), rating = try next(String?.self)
             views.append(ConversationView(
                 id: id, visitorId: VisitorID(visitor), widgetId: widget, channel: channel, status: status,
                 agent: agentID.map { ConversationView.Agent(id: EmployeeID($0), displayName: agentName ?? "") }, groupId: group,
                 queue: nil, lastSeq: lastSeq, lastMessageAt: lastMessageAt, topic: topic, resolved: resolved, endReason: endReason,
                 createdAt: createdAt, assignedAt: assignedAt, endedAt: endedAt,
-                routingTrace: withTrace ? try KefuJSON.decoder().decode([ConversationPlacer.TraceStep].self, from: Data(trace.utf8)) : nil
+                routingTrace: withTrace ? try KefuJSON.decoder().decode([ConversationPlacer.TraceStep].self, from: Data(trace.utf8)) : nil,
+                rating: try rating.map { try KefuJSON.decoder().decode(ConversationRating.self, from: Data($0.utf8)) }
             ))
             if status == .queued, let group, let queuedAt {
                 views[views.count - 1].queue = ConversationView.Queue(position: 0, groupId: group, queuedAt: queuedAt)
