@@ -18,6 +18,7 @@ import Testing
         (.post, "/v1/conversations/{conversation}/end", nil, .clientLogin),
         (.get, "/v1/queue", nil, .receptionQueue),
         (.delete, "/v1/queue/{conversation}", nil, .receptionQueue),
+        (.get, "/v1/socket", nil, .clientLogin),
     ]
 
     static let visitorRoutes: [(HTTPRequest.Method, String, [String: any Sendable]?)] = [
@@ -27,6 +28,7 @@ import Testing
         (.get, "/v1/visitor/conversations/{conversation}/messages", nil),
         (.post, "/v1/visitor/conversations/{conversation}/messages", ["body": ["type": "text", "text": "x"]]),
         (.post, "/v1/visitor/conversations/{conversation}/end", nil),
+        (.get, "/v1/visitor/socket", nil),
     ]
 
     func body(_ body: [String: any Sendable]?) -> [String: Any]? { body?.mapValues { $0 as Any } }

@@ -20,14 +20,17 @@ struct RoutingHarness: Sendable {
     let database: Database
     var routing: any TestClientProtocol { replicas[0] }
 
-    static func run(replicas count: Int = 1, _ body: @escaping @Sendable (RoutingHarness) async throws -> Void) async throws {
+    /// `live`: the replicas listen on real ports (sockets need them; `port(of:)`), else in-process routers.
+    static func run(
+        replicas count: Int = 1, live: Bool = false, _ body: @escaping @Sendable (RoutingHarness) async throws -> Void
+    ) async throws {
         let receptionConfig = try await TestEnvironment.config(for: .reception)
         let receptionApp = try await buildApplication(ReceptionService.self, config: receptionConfig, logger: TestEnvironment.logger)
         try await TestEnvironment.withDatabase { database in
             try await receptionApp.test(.live) { reception in
                 var config = try await TestEnvironment.config(for: .routing)
                 config.environment["KEFU_RECEPTION_URL"] = "http://127.0.0.1:\(reception.port!)"
-                try await withReplicas(count, config: config) { replicas in
+                try await withReplicas(count, config: config, live: live) { replicas in
                     try await body(RoutingHarness(reception: reception, replicas: replicas, database: database))
                 }
             }
@@ -35,13 +38,13 @@ struct RoutingHarness: Sendable {
     }
 
     static func withReplicas(
-        _ count: Int, config: KefuConfig, started: [any TestClientProtocol] = [],
+        _ count: Int, config: KefuConfig, live: Bool = false, started: [any TestClientProtocol] = [],
         _ body: @escaping @Sendable ([any TestClientProtocol]) async throws -> Void
     ) async throws {
         guard started.count < count else { return try await body(started) }
         let app = try await buildApplication(RoutingService.self, config: config, logger: TestEnvironment.logger)
-        try await app.test(.router) { client in
-            try await withReplicas(count, config: config, started: started + [client], body)
+        try await app.test(live ? .live : .router) { client in
+            try await withReplicas(count, config: config, live: live, started: started + [client], body)
         }
     }
 

@@ -9,6 +9,8 @@ public struct Routing: Sendable {
     /// Reception's configuration per tenant (snapshot over HTTP, refreshed on its events).
     let reception: ReceptionDirectory
     let visitorTokens: VisitorTokens
+    /// The realtime sockets this replica holds.
+    let sockets: SocketHub
 
     var database: Database { resources.database }
     var logger: Logger { resources.logger }
@@ -22,5 +24,6 @@ public struct Routing: Sendable {
             platformToken: resources.config.platformToken, logger: resources.logger
         )
         self.visitorTokens = try VisitorTokens(secretsKeyFile: resources.config.secretsKeyFile)
+        self.sockets = SocketHub(database: resources.database, logger: resources.logger)
     }
 }

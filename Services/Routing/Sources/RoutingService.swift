@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
 import KefuCore
 import KefuModels
 import ServiceLifecycle
@@ -21,13 +23,29 @@ public enum RoutingService: KefuServiceDefinition {
         VisitorConversationsController(routing: routing).addRoutes(to: router)
         ConversationsController(routing: routing).addRoutes(to: router)
         QueueController(routing: routing).addRoutes(to: router)
+        RealtimeController(routing: routing).addRoutes(to: router)
+    }
+
+    /// HTTP/1.1 with the WebSocket upgrade for the realtime sockets (pinged every 30 s, so dead
+    /// peers are found and idle proxies keep the connection).
+    public static func server(shared routing: Routing, resources: ServiceResources) -> HTTPServerBuilder {
+        let realtime = RealtimeController(routing: routing)
+        return .http1WebSocketUpgrade(
+            configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30))))
+        ) { request, _, logger in
+            await realtime.shouldUpgrade(request, logger: logger)
+        }
     }
 
     public static func backgroundServices(shared routing: Routing, resources: ServiceResources) async throws -> [any Service] {
         let agents = AgentProjection(routing: routing)
         let owners = OwnerProjection(database: resources.database)
         let directory = routing.reception
+        let realtime = RealtimeController(routing: routing)
         return [
+            RealtimeListener(
+                hub: routing.sockets, url: try DatabaseURL(resources.config.eventsDatabaseURL), logger: resources.logger
+            ) { try await realtime.followLive($0, fromStart: true) },
             // Every process hears of every tenant's new reception version: the next visitor gets it.
             try resources.eventConsumer(name: "routing.reception:\(UUID().uuidString.lowercased())", mode: .everyProcess(replaying: .seconds(60))) { event in
                 guard event.type == ReceptionConfigChanged.eventType else { return }
