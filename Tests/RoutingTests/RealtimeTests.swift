@@ -2,13 +2,16 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import HummingbirdWSClient
+import KefuCore
 import KefuModels
 import KefuTestSupport
+import PostgresNIO
 import Synchronization
 import Testing
 
-/// The realtime sockets over real connections: two live replicas, a WebSocket client.
-@Suite struct RealtimeTests {
+/// The realtime sockets over real connections: two live replicas, a WebSocket client. Serialized:
+/// one test cuts every replica's LISTEN connection.
+@Suite(.serialized) struct RealtimeTests {
     /// One agent, one visitor with an open conversation held by the agent.
     struct Scene: Sendable {
         let tenant: RoutingHarness.Tenant
@@ -149,6 +152,51 @@ import Testing
                 #expect(try await agent.waitFor { $0.messages(in: s.conversation).count >= 2 })
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(agent.frames.messages(in: s.conversation).map { $0["client_message_id"] as? String } == ["dup", "after"])
+            }
+        }
+    }
+
+    @Test func aLostListenConnectionResyncsEverySocketFromItsSeq() async throws {
+        try await RoutingHarness.run(replicas: 2, live: true) { h in
+            let s = try await Self.scene(h)
+            // As the listeners' own role: the serving role may not end another role's session.
+            let config = try await TestEnvironment.config(for: .routing)
+            let events = try await PostgresConnection.connect(
+                configuration: try DatabaseURL(config.eventsDatabaseURL).connectionConfiguration(applicationName: "kefu-test"),
+                id: 2, logger: TestEnvironment.logger
+            )
+            defer { Task { try? await events.close() } }
+            @Sendable func listeners() async throws -> [Int32] {
+                try await events.query(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'kefu-listen:routing-realtime'", logger: TestEnvironment.logger
+                ).decode(Int32.self).reduce(into: []) { $0.append($1) }
+            }
+            try await h.socket(on: 1, agent: s.agent.token) { agent in
+                let start = try #require(try await agent.resume([:])[s.conversation])
+                let before = try await listeners()
+                try #require(before.count >= 2, "both replicas listen")
+                _ = try await events.query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'kefu-listen:routing-realtime'",
+                    logger: TestEnvironment.logger
+                ).collect()
+                // Sent while the replicas may not be listening: their NOTIFYs can reach nobody.
+                for i in 1...3 {
+                    _ = try await h.replicas[0].call(.post, "/v1/visitor/conversations/\(s.conversation)/messages", token: s.visitor.token, json: [
+                        "client_message_id": "gap-\(i)", "body": ["type": "text", "text": "during the cut \(i)"],
+                    ])
+                }
+                #expect(try await agent.waitFor { $0.messages(in: s.conversation).count >= 3 })
+                let reconnected = try await h.eventually {
+                    let now = try await listeners()
+                    return now.count >= 2 && Set(now).isDisjoint(with: before)
+                }
+                #expect(reconnected, "new listen connections replaced the killed ones")
+                _ = try await h.replicas[0].call(.post, "/v1/visitor/conversations/\(s.conversation)/messages", token: s.visitor.token, json: [
+                    "client_message_id": "after", "body": ["type": "text", "text": "heard again"],
+                ])
+                #expect(try await agent.waitFor { $0.messages(in: s.conversation).count >= 4 })
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(agent.frames.messages(in: s.conversation).map { $0["seq"] as? Int } == (1...4).map { start + $0 })
             }
         }
     }
