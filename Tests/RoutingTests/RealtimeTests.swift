@@ -69,9 +69,11 @@ import Testing
             let server = try await h.replicas[0].call(.get, "/v1/conversations/\(s.conversation)/messages?after_seq=\(last)", token: s.agent.token)
             #expect(server.data.count == 5)
 
-            try await h.socket(on: 1, agent: s.agent.token) { agent in
-                let resumed = try await agent.resume([s.conversation: last])
-                #expect(resumed[s.conversation] == last + 5)
+            // This time the cursors come with the connect.
+            try await h.socket(on: 1, path: "/v1/socket?access_token=\(s.agent.token)&cursors=\(s.conversation):\(last)") { agent in
+                #expect(try await agent.waitFor { $0.contains { $0["type"] as? String == "resumed" } })
+                let resumed = agent.frames.first { $0["type"] as? String == "resumed" }?["conversations"] as? [String: Int]
+                #expect(resumed?[s.conversation] == last + 5)
                 try await Task.sleep(for: .milliseconds(300))
                 let frames = agent.frames
                 #expect(frames.messages(in: s.conversation).map { $0["id"] as? String } == server.data.map { $0["id"] as? String })
@@ -197,6 +199,35 @@ import Testing
                 #expect(try await agent.waitFor { $0.messages(in: s.conversation).count >= 4 })
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(agent.frames.messages(in: s.conversation).map { $0["seq"] as? Int } == (1...4).map { start + $0 })
+            }
+        }
+    }
+
+    @Test func positionsBehindAConversationThatLeavesTheQueueArePushed() async throws {
+        try await RoutingHarness.run(replicas: 2, live: true) { h in
+            let tenant = try await h.tenant()
+            let agent = try await h.agent(in: tenant)
+            let (_, key) = try await h.groupWidget(in: tenant, members: [agent], limit: 1)
+            try await h.online(agent)
+            let first = try await h.start(try await h.visitor(key))
+            #expect(first.string("status") == "open")
+            #expect(try await h.start(try await h.visitor(key)).queuePosition == 1)
+            let third = try await h.visitor(key)
+            let waiting = try await h.start(third)
+            #expect(waiting.queuePosition == 2)
+            try await h.socket(on: 1, visitor: third.token) { visitor in
+                let followed = try await visitor.resume([:])
+                #expect(followed.keys.contains(waiting.id!))
+                // The seat frees on the other replica: the second is assigned, the third moves up.
+                let ended = try await h.replicas[0].call(.post, "/v1/conversations/\(first.id!)/end", token: agent.token)
+                #expect(ended.status == .ok)
+                let movedUp = try await visitor.waitFor { frames in
+                    frames.contains { frame in
+                        let queue = (frame["conversation"] as? [String: Any])?["queue"] as? [String: Any]
+                        return frame["type"] as? String == "conversation.queued" && queue?["position"] as? Int == 1
+                    }
+                }
+                #expect(movedUp, "the third visitor's socket hears it is next")
             }
         }
     }

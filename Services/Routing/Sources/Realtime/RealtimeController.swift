@@ -8,8 +8,8 @@ import Logging
 
 /// `GET /v1/socket` (employees) and `GET /v1/visitor/socket` (visitors): the realtime sockets.
 /// A client connects, sends `resume` with the last `seq` it has per conversation (`{}` when it
-/// has nothing), gets what it missed from the database, then live frames; `typing`, `watch`
-/// (supervisors) and `ping` go the other way. The HTTP routes answer requests that did not ask
+/// has nothing) — or says it on connect, `?cursors=<id>:<seq>,…` — gets what it missed from the
+/// database, then live frames; `typing`, `watch` (supervisors) and `ping` go the other way. The HTTP routes answer requests that did not ask
 /// for an upgrade (401 with bad credentials, else 426).
 struct RealtimeController {
     let routing: Routing
@@ -34,12 +34,25 @@ struct RealtimeController {
         guard let kind = SocketCredentials.Path(rawValue: path),
               let peer = try? await credentials.authenticate(kind, query: query, authorization: request.headerFields[.authorization])
         else { return .dontUpgrade }
+        let resume = query["cursors"].map(Self.cursors)
         return .upgrade([:], { inbound, outbound, _ in
-            try await serve(peer, inbound: inbound, outbound: outbound)
+            try await serve(peer, resume: resume, inbound: inbound, outbound: outbound)
         })
     }
 
-    func serve(_ peer: SocketPeer, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    /// `<id>:<seq>,…` as resume's cursors (a malformed entry becomes a cursor `resume` refuses).
+    static func cursors(_ text: String) -> [String: Int64] {
+        var cursors: [String: Int64] = [:]
+        for entry in text.split(separator: ",") {
+            let parts = entry.split(separator: ":", maxSplits: 1)
+            cursors[String(parts[0])] = parts.count == 2 ? Int64(parts[1]) ?? -1 : -1
+        }
+        return cursors
+    }
+
+    func serve(
+        _ peer: SocketPeer, resume: [String: Int64]?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+    ) async throws {
         let socket = RealtimeSocket(peer: peer)
         hub.register(socket)
         defer { hub.unregister(socket) }
@@ -49,6 +62,7 @@ struct RealtimeController {
                 for await frame in socket.frames { try await outbound.write(.text(frame)) }
             }
             group.addTask {
+                if let resume { await apply(ClientFrame(type: "resume", conversationId: nil, cursors: resume), on: socket) }
                 for try await message in inbound.messages(maxSize: 1 << 16) {
                     guard case .text(let text) = message else { continue }
                     await receive(text, on: socket)
@@ -68,11 +82,15 @@ struct RealtimeController {
     }
 
     func receive(_ text: String, on socket: RealtimeSocket) async {
+        guard let frame = try? KefuJSON.decoder().decode(ClientFrame.self, from: Data(text.utf8)) else {
+            return socket.send(ControlFrame(type: "error", code: "invalid_frame", detail: "Send a JSON object with a type."))
+        }
+        await apply(frame, on: socket)
+    }
+
+    /// Runs one client frame; what goes wrong is an `error` frame, the socket stays open.
+    func apply(_ frame: ClientFrame, on socket: RealtimeSocket) async {
         do {
-            let frame: ClientFrame
-            do { frame = try KefuJSON.decoder().decode(ClientFrame.self, from: Data(text.utf8)) } catch {
-                throw Problem.badRequest(code: "invalid_frame", detail: "Send a JSON object with a type.")
-            }
             switch frame.type {
             case "resume": try await resume(frame.cursors ?? [:], on: socket)
             case "typing":

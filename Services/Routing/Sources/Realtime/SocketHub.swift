@@ -2,6 +2,7 @@ import Foundation
 import KefuCore
 import KefuModels
 import Logging
+import PostgresNIO
 import Synchronization
 
 /// The sockets this replica holds and how changes reach them. A notice (`RealtimeNotice`, from any
@@ -223,15 +224,21 @@ final class SocketHub: Sendable {
 
     /// Pushes a conversation's current state to whoever should see it: its followers, its visitor's
     /// sockets and, while open, its agent's. Newcomers follow it from its first message; agents
-    /// it left stop following unless they asked for it (resume, watch).
+    /// it left stop following unless they asked for it (resume, watch). A change in a group also
+    /// moves the positions of those queued behind: their own pumps send them their new state.
     private func push(_ type: String, _ key: Key) async throws {
         guard let view = try await database.withTenant(key.tenant, { try await $0.conversation(key.id, withTrace: false) }) else { return }
+        if type == Self.position {
+            // A refresh for a queued conversation; once it has left the queue, its own change said so.
+            guard view.status == .queued else { return }
+        }
+        defer { if type != Self.position, let group = view.groupId { wakeQueued(in: group, tenant: key.tenant, except: key.id) } }
         let holder = view.status == .open ? view.agent?.id.uuid : nil
         let (followerIDs, visitorIDs, agentIDs) = index.withLock { index in
             (index.byConversation[key] ?? [], index.byVisitor[Key(tenant: key.tenant, id: view.visitorId.uuid)] ?? [],
              holder.flatMap { index.byAgent[Key(tenant: key.tenant, id: $0)] } ?? [])
         }
-        let frame = ConversationFrame(type: type, conversationId: key.id, conversation: view)
+        let frame = ConversationFrame(type: type == Self.position ? "conversation.queued" : type, conversationId: key.id, conversation: view)
         var newcomers: [RealtimeSocket] = []
         for socket in sockets(followerIDs.union(visitorIDs).union(agentIDs)) {
             socket.send(frame)
@@ -241,6 +248,27 @@ final class SocketHub: Sendable {
             }
         }
         for socket in newcomers { try await follow(socket, key.id, after: 0) }
+    }
+
+    /// The work item that re-sends a queued conversation's position.
+    static let position = "position"
+
+    /// Wakes the followed conversations of this tenant queued in `group` (found in one read).
+    private func wakeQueued(in group: UUID, tenant: TenantID, except conversation: UUID) {
+        let followed = index.withLock { index in index.byConversation.keys.filter { $0.tenant == tenant && $0.id != conversation }.map(\.id) }
+        guard !followed.isEmpty else { return }
+        Task {
+            do {
+                let queued = try await database.withTenant(tenant) { tx in
+                    try await tx.query("""
+                        SELECT id FROM routing.conversations WHERE status = 'queued' AND group_id = \(group) AND id = ANY(\(followed))
+                        """).decode(UUID.self).reduce(into: [UUID]()) { $0.append($1) }
+                }
+                for id in queued { wake(Key(tenant: tenant, id: id)) { $0.changes.append(Self.position) } }
+            } catch {
+                logger.warning("queue positions not pushed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
     }
 
     private func pushAgentState(_ key: Key) async throws {
