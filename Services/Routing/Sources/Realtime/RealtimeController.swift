@@ -96,6 +96,7 @@ struct RealtimeController {
             case "typing":
                 let id = try conversation(frame)
                 guard socket.delivered(id) != nil else { throw Problem.notFound("conversation") }
+                guard socket.mayType(in: id) else { return }
                 try await routing.database.notifyRealtime(.typing(conversation: id, from: socket.peer.side), tenant: socket.peer.tenant)
             case "watch":
                 guard case .employee(let principal, _) = socket.peer, principal.has(.analyticsMonitoring) else {

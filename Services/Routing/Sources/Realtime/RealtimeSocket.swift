@@ -32,7 +32,8 @@ final class RealtimeSocket: Sendable {
         var delivered: [UUID: Int64] = [:]
         /// Named by the client (resume, watch): kept when the conversation leaves the agent.
         var explicit: Set<UUID> = []
-        var resumed = false
+        /// When this socket last sent typing per conversation (at most one a second goes out).
+        var typing: [UUID: ContinuousClock.Instant] = [:]
     }
 
     let id = UUID()
@@ -98,6 +99,17 @@ final class RealtimeSocket: Sendable {
     }
 
     func delivered(_ conversation: UUID) -> Int64? { following.withLock { $0.delivered[conversation] } }
+
+    /// Whether a typing signal for `conversation` may go out now: one a second is plenty for an
+    /// indicator, and each one is a NOTIFY.
+    func mayType(in conversation: UUID) -> Bool {
+        following.withLock { state in
+            let now = ContinuousClock.now
+            if let last = state.typing[conversation], now - last < .seconds(1) { return false }
+            state.typing[conversation] = now
+            return true
+        }
+    }
     var followed: [UUID] { following.withLock { Array($0.delivered.keys) } }
 
     func finish() { continuation.finish() }

@@ -238,7 +238,7 @@ final class SocketHub: Sendable {
             (index.byConversation[key] ?? [], index.byVisitor[Key(tenant: key.tenant, id: view.visitorId.uuid)] ?? [],
              holder.flatMap { index.byAgent[Key(tenant: key.tenant, id: $0)] } ?? [])
         }
-        let frame = ConversationFrame(type: type == Self.position ? "conversation.queued" : type, conversationId: key.id, conversation: view)
+        let frame = ConversationFrame(type: Self.frameType(type, status: view.status), conversationId: key.id, conversation: view)
         var newcomers: [RealtimeSocket] = []
         for socket in sockets(followerIDs.union(visitorIDs).union(agentIDs)) {
             socket.send(frame)
@@ -252,6 +252,17 @@ final class SocketHub: Sendable {
 
     /// The work item that re-sends a queued conversation's position.
     static let position = "position"
+
+    /// The change's name while the state read still shows it; else (a later change overtook it,
+    /// with a notice of its own) just `conversation.state`, so a frame never names a change its
+    /// own `conversation` contradicts.
+    static func frameType(_ change: String, status: ConversationStatus) -> String {
+        switch (change, status) {
+        case (Self.position, .queued), ("conversation.queued", .queued): "conversation.queued"
+        case ("conversation.assigned", .open), ("conversation.transferred", .open), ("conversation.ended", .ended): change
+        default: "conversation.state"
+        }
+    }
 
     /// Wakes the followed conversations of this tenant queued in `group` (found in one read).
     private func wakeQueued(in group: UUID, tenant: TenantID, except conversation: UUID) {
