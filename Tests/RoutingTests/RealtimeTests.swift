@@ -232,6 +232,21 @@ import Testing
         }
     }
 
+    @Test func revokedCredentialsCloseAnOpenSocket() async throws {
+        try await RoutingHarness.run(replicas: 2, live: true) { h in
+            let s = try await Self.scene(h)
+            try await h.socket(on: 1, agent: s.agent.token) { agent in
+                _ = try await agent.resume([:])
+                #expect(!agent.closed.withLock { $0 })
+                try await h.database.withTenant(s.tenant.id) { tx in
+                    try await tx.publish(EmployeeCredentialsRevoked(employeeId: s.agent.id, reason: "disabled", revokedAt: Date()))
+                }
+                let closed = try await h.eventually { agent.closed.withLock { $0 } }
+                #expect(closed, "the socket of a revoked employee is closed")
+            }
+        }
+    }
+
     @Test func aSupervisorWatchesAConversationTheyDoNotHold() async throws {
         try await RoutingHarness.run(replicas: 2, live: true) { h in
             let s = try await Self.scene(h)
@@ -253,6 +268,8 @@ import Testing
 /// Frames as they arrive, and a way to send.
 final class SocketProbe: Sendable {
     let received = Mutex<[String]>([])
+    /// Set once the server closed the socket (or the connection ended).
+    let closed = Mutex(false)
     let outbound: WebSocketOutboundWriter
 
     init(outbound: WebSocketOutboundWriter) { self.outbound = outbound }
@@ -310,6 +327,7 @@ extension RoutingHarness {
         try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)\(path)", logger: TestEnvironment.logger) { inbound, outbound, _ in
             let probe = SocketProbe(outbound: outbound)
             let reader = Task {
+                defer { probe.closed.withLock { $0 = true } }
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     if case .text(let text) = message { probe.received.withLock { $0.append(text) } }
                 }

@@ -20,7 +20,7 @@ struct RoutingHarness: Sendable {
     let database: Database
     var routing: any TestClientProtocol { replicas[0] }
 
-    /// `live`: the replicas listen on real ports (sockets need them; `port(of:)`), else in-process routers.
+    /// `live`: the replicas listen on real ports (sockets need them: `replicas[i].port`), else in-process routers.
     static func run(
         replicas count: Int = 1, live: Bool = false, _ body: @escaping @Sendable (RoutingHarness) async throws -> Void
     ) async throws {

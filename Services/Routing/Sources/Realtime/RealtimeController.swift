@@ -32,11 +32,12 @@ struct RealtimeController {
     func shouldUpgrade(_ request: HTTPRequest, logger: Logger) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let (path, query) = SocketCredentials.split(request.path ?? "")
         guard let kind = SocketCredentials.Path(rawValue: path),
-              let peer = try? await credentials.authenticate(kind, query: query, authorization: request.headerFields[.authorization])
+              let grant = try? await credentials.authenticate(kind, query: query, authorization: request.headerFields[.authorization])
         else { return .dontUpgrade }
+        let (peer, expires) = grant
         let resume = query["cursors"].map(Self.cursors)
         return .upgrade([:], { inbound, outbound, _ in
-            try await serve(peer, resume: resume, inbound: inbound, outbound: outbound)
+            try await serve(peer, expires: expires, resume: resume, inbound: inbound, outbound: outbound)
         })
     }
 
@@ -50,8 +51,11 @@ struct RealtimeController {
         return cursors
     }
 
+    /// How often an open socket's credential is checked again (in memory: the revocation list).
+    static let credentialCheck = Duration.seconds(2)
+
     func serve(
-        _ peer: SocketPeer, resume: [String: Int64]?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+        _ peer: SocketPeer, expires: Date, resume: [String: Int64]?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
     ) async throws {
         let socket = RealtimeSocket(peer: peer)
         hub.register(socket)
@@ -66,6 +70,17 @@ struct RealtimeController {
                 for try await message in inbound.messages(maxSize: 1 << 16) {
                     guard case .text(let text) = message else { continue }
                     await receive(text, on: socket)
+                }
+            }
+            // A revoked or expired credential closes the socket (1008); the client signs in again
+            // and resumes, losing nothing.
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: Self.credentialCheck)
+                    if let reason = credentials.lapsed(peer, expires: expires) {
+                        try await outbound.close(.policyViolation, reason: reason)
+                        return
+                    }
                 }
             }
             try await group.next()

@@ -25,7 +25,8 @@ struct SocketCredentials {
         return (String(parts[0]), query)
     }
 
-    func authenticate(_ path: Path, query: [String: String], authorization: String?) async throws -> SocketPeer {
+    /// The peer and when its credential stops being valid (a socket does not outlive it).
+    func authenticate(_ path: Path, query: [String: String], authorization: String?) async throws -> (SocketPeer, expires: Date) {
         var bearer: String?
         if let authorization {
             guard authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
@@ -38,7 +39,7 @@ struct SocketCredentials {
             guard let token = bearer ?? query["visitor_token"], let claims = visitorTokens.verify(token) else {
                 throw Problem.unauthorized("Send the visitor token (visitor_token=… or Authorization: Bearer).")
             }
-            return .visitor(claims.tid, claims.vid)
+            return (.visitor(claims.tid, claims.vid), Date(timeIntervalSince1970: Double(claims.exp)))
         case .employee:
             guard let token = bearer ?? query["access_token"], !token.hasPrefix(VisitorTokens.prefix) else {
                 throw Problem.unauthorized("Send an access token (access_token=… or Authorization: Bearer).")
@@ -51,7 +52,14 @@ struct SocketCredentials {
             guard principal.has(.clientLogin) || principal.has(.analyticsMonitoring) else {
                 throw Problem.forbidden(missing: Permission.clientLogin.rawValue)
             }
-            return .employee(principal, employee)
+            let lifetime = resources.config.accessTokenLifetime.components.seconds
+            return (.employee(principal, employee), principal.issuedAt.addingTimeInterval(Double(lifetime)))
         }
+    }
+
+    /// Why an open socket's credential no longer holds (revoked since, or expired), if it does not.
+    func lapsed(_ peer: SocketPeer, expires: Date) -> String? {
+        if case .employee(let principal, _) = peer, resources.revocations.isRevoked(principal) { return "credentials revoked" }
+        return Date() >= expires ? "credentials expired; reconnect with a fresh token and resume" : nil
     }
 }
