@@ -115,7 +115,12 @@ final class SocketHub: Sendable {
     func follow(_ socket: RealtimeSocket, _ conversation: UUID, after seq: Int64, explicit: Bool = false) async throws {
         let key = Key(tenant: socket.peer.tenant, id: conversation)
         socket.follow(conversation, after: seq, explicit: explicit)
-        index.withLock { _ = $0.byConversation[key, default: []].insert(socket.id) }
+        // Not for a socket that closed meanwhile: its id would linger in the index.
+        guard index.withLock({ index in
+            guard index.sockets[socket.id] != nil else { return false }
+            index.byConversation[key, default: []].insert(socket.id)
+            return true
+        }) else { return }
         try await sync(key, sockets: [socket])
     }
 
