@@ -15,12 +15,13 @@ let serviceDependencies: [String: [Target.Dependency]] = [
     "Routing": [
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     ],
 ]
 
 /// Services a service's tests run beside it (routing reads reception's snapshot over HTTP).
 let testDependencies: [String: [Target.Dependency]] = [
-    "Routing": ["Reception"],
+    "Routing": ["Reception", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")],
 ]
 
 let swiftSettings: [SwiftSetting] = [
@@ -35,6 +36,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -57,6 +59,7 @@ let package = Package(
             dependencies: [
                 "KefuModels",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -24,6 +24,7 @@ import Testing
         (.get, "/v1/monitor/conversations", nil, .analyticsMonitoring),
         (.get, "/v1/queue", nil, .receptionQueue),
         (.delete, "/v1/queue/{conversation}", nil, .receptionQueue),
+        (.get, "/v1/socket", nil, .clientLogin),
     ]
 
     static let visitorRoutes: [(HTTPRequest.Method, String, [String: any Sendable]?)] = [
@@ -34,6 +35,7 @@ import Testing
         (.post, "/v1/visitor/conversations/{conversation}/messages", ["body": ["type": "text", "text": "x"]]),
         (.post, "/v1/visitor/conversations/{conversation}/end", nil),
         (.post, "/v1/visitor/conversations/{conversation}/rating", ["stars": 5, "solved": true]),
+        (.get, "/v1/visitor/socket", nil),
     ]
 
     func body(_ body: [String: any Sendable]?) -> [String: Any]? { body?.mapValues { $0 as Any } }

@@ -20,8 +20,10 @@ struct RoutingHarness: Sendable {
     let database: Database
     var routing: any TestClientProtocol { replicas[0] }
 
+    /// `live`: the replicas listen on real ports (sockets need them: `replicas[i].port`), else in-process routers.
     static func run(
-        replicas count: Int = 1, environment: [String: String] = [:], _ body: @escaping @Sendable (RoutingHarness) async throws -> Void
+        replicas count: Int = 1, live: Bool = false, environment: [String: String] = [:],
+        _ body: @escaping @Sendable (RoutingHarness) async throws -> Void
     ) async throws {
         let receptionConfig = try await TestEnvironment.config(for: .reception)
         let receptionApp = try await buildApplication(ReceptionService.self, config: receptionConfig, logger: TestEnvironment.logger)
@@ -33,7 +35,7 @@ struct RoutingHarness: Sendable {
                 // Every test's visitors come from one address: limits are tested on their own.
                 config.environment["KEFU_VISITOR_RATE_LIMIT_PER_ADDRESS"] = "1000000"
                 config.environment.merge(environment) { $1 }
-                try await withReplicas(count, config: config) { replicas in
+                try await withReplicas(count, config: config, live: live) { replicas in
                     try await body(RoutingHarness(reception: reception, replicas: replicas, database: database))
                 }
             }
@@ -41,13 +43,13 @@ struct RoutingHarness: Sendable {
     }
 
     static func withReplicas(
-        _ count: Int, config: KefuConfig, started: [any TestClientProtocol] = [],
+        _ count: Int, config: KefuConfig, live: Bool = false, started: [any TestClientProtocol] = [],
         _ body: @escaping @Sendable ([any TestClientProtocol]) async throws -> Void
     ) async throws {
         guard started.count < count else { return try await body(started) }
         let app = try await buildApplication(RoutingService.self, config: config, logger: TestEnvironment.logger)
-        try await app.test(.router) { client in
-            try await withReplicas(count, config: config, started: started + [client], body)
+        try await app.test(live ? .live : .router) { client in
+            try await withReplicas(count, config: config, live: live, started: started + [client], body)
         }
     }
 

@@ -12,6 +12,8 @@ public struct Routing: Sendable {
     /// Starting visitors is anonymous: limited per client address.
     let rateLimiter: RateLimiter
     let visitorsPerAddress: Int
+    /// The realtime sockets this replica holds.
+    let sockets: SocketHub
 
     var database: Database { resources.database }
     var logger: Logger { resources.logger }
@@ -27,5 +29,6 @@ public struct Routing: Sendable {
         self.visitorTokens = try VisitorTokens(secretsKeyFile: resources.config.secretsKeyFile)
         self.rateLimiter = RateLimiter(database: resources.database, schema: "routing")
         self.visitorsPerAddress = environment["KEFU_VISITOR_RATE_LIMIT_PER_ADDRESS"].flatMap(Int.init) ?? 120
+        self.sockets = SocketHub(database: resources.database, logger: resources.logger)
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
 import KefuCore
 import KefuModels
 import ServiceLifecycle
@@ -25,6 +27,18 @@ public enum RoutingService: KefuServiceDefinition {
         MonitorController(routing: routing).addRoutes(to: router)
         TopicController(routing: routing).addRoutes(to: router)
         RatingController(routing: routing).addRoutes(to: router)
+        RealtimeController(routing: routing).addRoutes(to: router)
+    }
+
+    /// HTTP/1.1 with the WebSocket upgrade for the realtime sockets (pinged every 30 s, so dead
+    /// peers are found and idle proxies keep the connection).
+    public static func server(shared routing: Routing, resources: ServiceResources) -> HTTPServerBuilder {
+        let realtime = RealtimeController(routing: routing)
+        return .http1WebSocketUpgrade(
+            configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30))))
+        ) { request, _, logger in
+            await realtime.shouldUpgrade(request, logger: logger)
+        }
     }
 
     public static func backgroundServices(shared routing: Routing, resources: ServiceResources) async throws -> [any Service] {
@@ -33,8 +47,12 @@ public enum RoutingService: KefuServiceDefinition {
         let groups = GroupChanges(routing: routing)
         let directory = routing.reception
         let pollMilliseconds = resources.config.environment["KEFU_TIMER_POLL_MS"].flatMap(Int.init) ?? 500
+        let realtime = RealtimeController(routing: routing)
         return [
             TimerWorker(routing: routing, pollInterval: .milliseconds(max(pollMilliseconds, 10))),
+            RealtimeListener(
+                hub: routing.sockets, url: try DatabaseURL(resources.config.eventsDatabaseURL), logger: resources.logger
+            ) { try await realtime.followLive($0, fromStart: true) },
             // Every process hears of every tenant's new reception version: the next visitor gets it.
             try resources.eventConsumer(name: "routing.reception:\(UUID().uuidString.lowercased())", mode: .everyProcess(replaying: .seconds(60))) { event in
                 guard event.type == ReceptionConfigChanged.eventType else { return }

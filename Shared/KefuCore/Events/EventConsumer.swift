@@ -231,13 +231,15 @@ public final class EventConsumer: Service, Sendable {
     }
 }
 
-/// Exponential backoff from 100 ms to 10 s with jitter.
-struct Backoff {
+/// Exponential backoff from 100 ms to 10 s with jitter (every reconnecting loop uses it).
+public struct Backoff: Sendable {
     private var attempt = 0
 
-    mutating func reset() { attempt = 0 }
+    public init() {}
 
-    mutating func next() -> Duration {
+    public mutating func reset() { attempt = 0 }
+
+    public mutating func next() -> Duration {
         let base = min(100 * (1 << min(attempt, 7)), 10_000)
         attempt += 1
         return .milliseconds(Int.random(in: base / 2...base))

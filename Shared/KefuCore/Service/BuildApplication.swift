@@ -14,6 +14,7 @@ public func buildApplication<S: KefuServiceDefinition>(
     let shared = try await S.makeShared(resources: resources)
     var app = Application(
         router: try await buildRouter(S.self, shared: shared, resources: resources, migrated: migrated),
+        server: S.server(shared: shared, resources: resources),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kefu-\(S.name.rawValue)"),
         services: [resources.database.client, resources.eventReader.client],
         logger: logger

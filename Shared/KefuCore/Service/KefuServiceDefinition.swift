@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import ServiceLifecycle
 
 /// What makes one Kefu service different from the others: its name, its routes and its
@@ -17,10 +18,14 @@ public protocol KefuServiceDefinition {
     static func addRoutes(to router: Router<KefuRequestContext>, shared: Shared) async throws
     /// Long-running work started with the server (event consumers, timers).
     static func backgroundServices(shared: Shared, resources: ServiceResources) async throws -> [any Service]
+    /// How connections are served: plain HTTP/1.1 unless the service upgrades some (routing's
+    /// WebSockets), so that only the service that needs it links the upgrade code.
+    static func server(shared: Shared, resources: ServiceResources) -> HTTPServerBuilder
 }
 
 extension KefuServiceDefinition {
     public static func backgroundServices(shared: Shared, resources: ServiceResources) async throws -> [any Service] { [] }
+    public static func server(shared: Shared, resources: ServiceResources) -> HTTPServerBuilder { .http1() }
 }
 
 extension KefuServiceDefinition where Shared == ServiceResources {

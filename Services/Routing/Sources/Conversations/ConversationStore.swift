@@ -23,6 +23,7 @@ extension TenantTransaction {
             conversationId: ConversationID(conversation), agentId: EmployeeID(agent), groupId: group, reason: reason,
             previousAgentId: previous.map(EmployeeID.init), assignedAt: Date()
         ))
+        try await notifyRealtime(.conversation(conversation, [.transfer, .forcedTransfer].contains(reason) ? .transferred : .assigned))
     }
 
     /// Gives back one of `agent`'s seats (the caller holds their seat locks).
@@ -44,6 +45,7 @@ extension TenantTransaction {
             """)
         let position = try await queuePosition(conversation) ?? 1
         try await publish(ConversationQueued(conversationId: ConversationID(conversation), groupId: group, position: position, queuedAt: Date()))
+        try await notifyRealtime(.conversation(conversation, .queued))
         return position
     }
 

@@ -86,6 +86,7 @@ extension TenantTransaction {
             conversationId: ConversationID(conversation), messageId: id, seq: seq, sender: message.sender,
             senderId: view.senderId, body: message.body, automatic: message.automatic, createdAt: createdAt
         ))
+        try await notifyRealtime(.message(conversation: conversation, seq: seq))
         return (view, true)
     }
 

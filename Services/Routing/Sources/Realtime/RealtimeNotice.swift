@@ -1,0 +1,73 @@
+import Foundation
+import KefuCore
+import KefuModels
+
+/// What a routing write tells every replica's sockets. Sent with `pg_notify` inside the writing
+/// transaction, so Postgres delivers it only if and when that transaction commits, and in commit
+/// order. It is small on purpose and carries no content: the replica that holds sockets reads what
+/// changed from the database (the record), so a notice lost during a reconnect costs a resync,
+/// never a wrong or missing message.
+///
+/// Payload: `<tenant>:<kind>:<id>:<detail>` — `m:<conversation>:<seq>` a new message,
+/// `c:<conversation>:<change>` a conversation change, `t:<conversation>:<side>` typing,
+/// `a:<agent>:state` an agent's state.
+enum RealtimeNotice: Sendable, Equatable {
+    enum Change: String, Sendable {
+        case assigned, queued, transferred, ended
+    }
+
+    case message(conversation: UUID, seq: Int64)
+    case conversation(UUID, Change)
+    /// Ephemeral: nothing is stored, the other side's sockets get it once (if connected).
+    case typing(conversation: UUID, from: SocketSide)
+    case agentState(UUID)
+
+    static let channel = "kefu_routing"
+
+    func payload(tenant: TenantID) -> String {
+        switch self {
+        case .message(let conversation, let seq): "\(tenant):m:\(conversation.lowercased):\(seq)"
+        case .conversation(let conversation, let change): "\(tenant):c:\(conversation.lowercased):\(change.rawValue)"
+        case .typing(let conversation, let side): "\(tenant):t:\(conversation.lowercased):\(side.rawValue)"
+        case .agentState(let agent): "\(tenant):a:\(agent.lowercased):state"
+        }
+    }
+
+    /// The tenant and notice of a payload; nil for anything malformed (ignored: a resync heals).
+    static func parse(_ payload: String) -> (TenantID, RealtimeNotice)? {
+        let parts = payload.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 4, let tenant = TenantID(String(parts[0])), let id = UUID(uuidString: String(parts[2])) else { return nil }
+        let detail = String(parts[3])
+        switch parts[1] {
+        case "m": return Int64(detail).map { (tenant, RealtimeNotice.message(conversation: id, seq: $0)) }
+        case "c": return Change(rawValue: detail).map { (tenant, RealtimeNotice.conversation(id, $0)) }
+        case "t": return SocketSide(rawValue: detail).map { (tenant, RealtimeNotice.typing(conversation: id, from: $0)) }
+        case "a": return (tenant, RealtimeNotice.agentState(id))
+        default: return nil
+        }
+    }
+}
+
+/// Which side of a conversation a socket is on: typing goes to the other side.
+enum SocketSide: String, Sendable {
+    case visitor, agent
+}
+
+extension UUID {
+    var lowercased: String { uuidString.lowercased() }
+}
+
+extension TenantTransaction {
+    /// Tells every replica's sockets about this transaction's change once it commits (the one way
+    /// to do so: every write that sockets show calls it next to its event).
+    func notifyRealtime(_ notice: RealtimeNotice) async throws {
+        try await query("SELECT pg_notify(\(RealtimeNotice.channel), \(notice.payload(tenant: tenantID)))")
+    }
+}
+
+extension Database {
+    /// The same outside a transaction, for what is never stored (typing).
+    func notifyRealtime(_ notice: RealtimeNotice, tenant: TenantID) async throws {
+        _ = try await rows("SELECT pg_notify(\(RealtimeNotice.channel), \(notice.payload(tenant: tenant)))")
+    }
+}
