@@ -18,7 +18,9 @@ fi
 DATA="$(mktemp -d /tmp/kefu-test-pg.XXXXXX)"
 chmod 755 "$DATA"
 trap 'cluster_down "$DATA/pg" || true; rm -rf "$DATA"' EXIT
-cluster_up "$DATA/pg" "$PORT" fsync=off synchronous_commit=off full_page_writes=off max_connections=500
+# Many test servers run at once, each with its pool, its event reader, a LISTEN connection per
+# consumer and routing's realtime listener: 500 connections ran out once routing's suites came.
+cluster_up "$DATA/pg" "$PORT" fsync=off synchronous_commit=off full_page_writes=off max_connections=2000
 
 export KEFU_TEST_DATABASE_URL="postgres://kefu_app:kefu_app@127.0.0.1:$PORT/kefu"
 export KEFU_TEST_MIGRATION_DATABASE_URL="postgres://kefu_owner:kefu_owner@127.0.0.1:$PORT/kefu"

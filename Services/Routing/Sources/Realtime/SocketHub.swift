@@ -106,6 +106,11 @@ final class SocketHub: Sendable {
         }
     }
 
+    /// The tenants whose agents have sockets here (the presence heartbeat refreshes their rows).
+    func tenantsWithAgents() -> Set<TenantID> {
+        index.withLock { Set($0.byAgent.filter { !$0.value.isEmpty }.keys.map(\.tenant)) }
+    }
+
     private func announce(_ change: AgentSockets) {
         for observer in observers.withLock({ $0 }) { observer(change) }
     }

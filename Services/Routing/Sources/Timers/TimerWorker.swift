@@ -48,15 +48,22 @@ struct TimerWorker: Service {
         let snapshot = try await routing.reception.snapshot(for: tenant)
         try await routing.database.withTenant(tenant) { tx in
             let claimed = try await tx.query("""
-                SELECT t.kind, t.conversation_id, t.payload::text, c.status
-                FROM routing.timers t JOIN routing.conversations c ON c.tenant_id = t.tenant_id AND c.id = t.conversation_id
+                SELECT t.kind, t.conversation_id, t.agent_id, t.payload::text, c.status
+                FROM routing.timers t LEFT JOIN routing.conversations c ON c.tenant_id = t.tenant_id AND c.id = t.conversation_id
                 WHERE t.id = \(id) AND t.due_at <= now() FOR UPDATE OF t SKIP LOCKED
-                """).collect().first.map { try $0.decode((String, UUID, String, String).self) }
+                """).collect().first.map { try $0.decode((String, UUID?, UUID?, String, String?).self) }
             // Another replica holds it, or it was moved or cancelled meanwhile.
-            guard let (kind, conversation, payload, status) = claimed else { return }
+            guard let (kind, subject, agent, payload, status) = claimed else { return }
             try await tx.query("DELETE FROM routing.timers WHERE id = \(id)")
-            guard status != ConversationStatus.ended.rawValue else { return }
             let placer = ConversationPlacer(snapshot: snapshot)
+            if kind == "presence_grace", let agent {
+                // A socket may have opened on a replica that has not cancelled this yet.
+                guard try await tx.liveSockets(of: agent) == 0 else { return }
+                try await SeatLocks.lock(placer.locks.keys(forAgent: agent), in: tx)
+                try await tx.setAgentState(agent, status: .offline, reception: nil)
+                return
+            }
+            guard let conversation = subject, let status, status != ConversationStatus.ended.rawValue else { return }
             switch kind {
             case "guide_push":
                 let push = try KefuJSON.decoder().decode(GuidePush.self, from: Data(payload.utf8))

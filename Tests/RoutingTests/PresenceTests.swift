@@ -1,0 +1,40 @@
+import Foundation
+import HTTPTypes
+import KefuModels
+import KefuTestSupport
+import Testing
+
+/// Presence (issue 11): an agent whose last socket closed — on every replica — goes offline after
+/// the grace period; a socket opening anywhere within it keeps them online.
+@Suite(.serialized) struct PresenceTests {
+    func status(_ h: RoutingHarness, _ agent: RoutingHarness.Agent) async throws -> String? {
+        try await h.routing.call(.get, "/v1/agents/me/state", token: agent.token).string("status")
+    }
+
+    @Test func theLastSocketClosingAnywhereTakesTheAgentOfflineAfterTheGrace() async throws {
+        try await RoutingHarness.run(replicas: 2, live: true, environment: ["KEFU_PRESENCE_GRACE_SECONDS": "2"]) { h in
+            let tenant = try await h.tenant()
+            let agent = try await h.agent(in: tenant)
+            try await h.online(agent)
+            try await h.socket(on: 0, agent: agent.token) { _ in
+                // A second socket, on the other replica, comes and goes: one is still open.
+                try await h.socket(on: 1, agent: agent.token) { _ in try await Task.sleep(for: .milliseconds(300)) }
+                try await Task.sleep(for: .seconds(3))
+                #expect(try await status(h, agent) == "online", "a socket is still open on replica 0")
+            }
+            // Closed, then back on the other replica within the grace: still online.
+            try await Task.sleep(for: .milliseconds(500))
+            try await h.socket(on: 1, agent: agent.token) { _ in
+                try await Task.sleep(for: .seconds(3))
+                #expect(try await status(h, agent) == "online", "the reconnect cancelled the grace period")
+            }
+            // Every socket closed: offline once the grace has passed, and said so.
+            #expect(try await status(h, agent) == "online")
+            #expect(try await h.eventually { try await status(h, agent) == "offline" })
+            let changes = try await TestEnvironment.ownerQuery("""
+                SELECT payload->>'status' FROM kefu.events WHERE tenant_id = \(tenant.id.uuid) AND type = 'agent.state_changed' ORDER BY id
+                """, as: String.self)
+            #expect(changes == ["online", "offline"])
+        }
+    }
+}
