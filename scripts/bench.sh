@@ -150,3 +150,56 @@ echo "reception_snapshot_min_version_requests_per_second=$reception_routing"
 echo "reception_healthz_requests_per_second=$reception_healthz"
 echo "reception_snapshot_vs_healthz=$(ratio "$reception_snapshot" "$reception_healthz")"
 echo "reception_snapshot_min_version_vs_healthz=$(ratio "$reception_routing" "$reception_healthz")"
+
+# --- Routing: idle memory, assignment on two replicas, message ingest against pgbench -------------
+log "routing: two replicas (release)"
+swift build -c release --product kefu-routing
+ROUTING_PORTS=("${KEFU_BENCH_ROUTING_PORT:-18083}" "${KEFU_BENCH_ROUTING_PORT_2:-18084}")
+routing_pids=()
+for port in "${ROUTING_PORTS[@]}"; do
+    KEFU_ROUTING_PORT="$port" KEFU_DATABASE_URL="$APP_URL" KEFU_MIGRATION_DATABASE_URL="$OWNER_URL" \
+        KEFU_SCHEMA_DIR="$ROOT/schema" KEFU_JWT_PUBLIC_KEY_FILES="$DATA/keys/jwt-es256.pub.pem" \
+        KEFU_SECRETS_KEY_FILE="$DATA/keys/secrets.key" KEFU_LOG_LEVEL=notice \
+        KEFU_RECEPTION_URL="http://127.0.0.1:$RECEPTION_PORT" KEFU_VISITOR_RATE_LIMIT_PER_ADDRESS=100000000 \
+        "$bin/kefu-routing" >"$DATA/routing-$port.log" 2>&1 &
+    routing_pids+=($!)
+done
+trap 'kill "$accounts_pid" "$reception_pid" "${routing_pids[@]}" 2>/dev/null || true; cluster_down "$DATA/pg" || true; rm -rf "$DATA"' EXIT
+for port in "${ROUTING_PORTS[@]}"; do
+    for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 1; done
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { tail -20 "$DATA/routing-$port.log" >&2; die "kefu-routing did not start"; }
+done
+# Idle: started, migrated, consumers listening, nothing asked yet.
+sleep 5
+idle_kb="$(awk '/^VmRSS:/ { print $2 }' "/proc/${routing_pids[0]}/status")"
+log "routing: 50 agents (limit 3), 1000 visitors starting at once on both replicas"
+routing_out="$("$bin/kefu-bench" routing --routing-urls "http://127.0.0.1:${ROUTING_PORTS[0]},http://127.0.0.1:${ROUTING_PORTS[1]}" \
+    --reception-url "http://127.0.0.1:$RECEPTION_PORT" --database-url "$APP_URL" --private-key-file "$DATA/keys/jwt-es256.pem" \
+    --agents 50 --visitors 1000 --limit 3 --clients 32 --ingest-conversations 64 \
+    --lua "$DATA/ingest.lua" --pgbench "$DATA/ingest.pgbench" --pgbench-clients "$CLIENTS")" \
+    || { tail -n 20 "$DATA"/routing-*.log >&2; die "the routing benchmark failed"; }
+routing_value() { printf '%s\n' "$routing_out" | sed -n "s/^$1=//p"; }
+ingest_pgbench() {
+    PGPASSWORD=kefu_app "$(pg_bin)/pgbench" -h 127.0.0.1 -p "$PORT" -U kefu_app -n -M "$1" \
+        -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$DATA/ingest.pgbench" kefu 2>/dev/null |
+        sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+log "routing: visitor messages, $CLIENTS connections, ${SECONDS_PER_RUN}s per run, best of two, against pgbench"
+ip1="$(ingest_pgbench prepared)"; ik1="$(wrk_ok_rate -t2 -c"$CLIENTS" -d"${SECONDS_PER_RUN}s" -s "$DATA/ingest.lua" "http://127.0.0.1:${ROUTING_PORTS[0]}")"
+ip2="$(ingest_pgbench prepared)"; ik2="$(wrk_ok_rate -t2 -c"$CLIENTS" -d"${SECONDS_PER_RUN}s" -s "$DATA/ingest.lua" "http://127.0.0.1:${ROUTING_PORTS[0]}")"
+ingest_pg="$(best "$ip1" "$ip2")"; ingest_kefu="$(best "$ik1" "$ik2")"
+echo
+echo "Routing, two replicas on one cluster, same run"
+printf '  idle resident memory             %10.1f MB   (goal <= 40)\n' "$(awk -v kb="$idle_kb" 'BEGIN { print kb / 1024 }')"
+printf '  1000 visitors, 50 agents × 3     %10s s      (%s assigned, %s queued; %s per second)\n' \
+    "$(routing_value routing_assign_seconds)" "$(routing_value routing_assigned)" "$(routing_value routing_queued)" "$(routing_value routing_assign_per_second)"
+printf '  checked in SQL                   %s assigned twice, %s over the limit, %s miscounted\n' \
+    "$(routing_value routing_double_assignments)" "$(routing_value routing_limit_breaches)" "$(routing_value routing_miscounted_agents)"
+printf '  pgbench -M prepared (same SQL)   %10.1f tx/s    (runs: %s, %s; one conversation per client)\n' "$ingest_pg" "$ip1" "$ip2"
+printf '  POST visitor message             %10.1f req/s   (runs: %s, %s; 64 conversations)\n' "$ingest_kefu" "$ik1" "$ik2"
+printf '  ratio message POST / pgbench       %s   (goal >= 0.50; socket delivery and its latency come with realtime)\n' "$(ratio "$ingest_kefu" "$ingest_pg")"
+echo
+echo "routing_idle_rss_kb=$idle_kb"
+echo "routing_assign_seconds=$(routing_value routing_assign_seconds)"
+echo "routing_message_post_per_second=$ingest_kefu"
+echo "routing_message_pgbench_per_second=$ingest_pg"

@@ -26,30 +26,9 @@ func seedReception(url: String, databaseURL: String, privateKeyFile: String, age
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await database.client.run() }
         defer { group.cancelAll() }
-        try await database.withTenant(tenant) { tx in
-            for (index, agent) in agents.enumerated() {
-                try await tx.publish(EmployeeCreated(employee: EmployeeSnapshot(
-                    employeeId: agent, account: "agent\(index + 1)", displayName: "Agent \(index + 1)",
-                    departmentId: nil, status: "active"
-                )))
-            }
-        }
+        try await publishAgents(agents, tenant: tenant, database: database)
         // Reception's durable consumer projects them into reception.agents.
-        let deadline = ContinuousClock.now + .seconds(120)
-        while true {
-            let projected = try await database.withTenant(tenant) { tx in
-                var count = 0
-                for try await value in try await tx.query("SELECT count(*)::integer FROM reception.agents WHERE status = 'active'").decode(Int.self) {
-                    count = value
-                }
-                return count
-            }
-            if projected == agentCount { break }
-            guard ContinuousClock.now < deadline else {
-                throw BenchError("reception projected \(projected) of \(agentCount) agents in 120 s (is kefu-reception running on this database?)")
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await waitUntilProjected(agentCount, table: "reception.agents", where: "status = 'active'", tenant: tenant, database: database)
     }
 
     let signer = try await TokenSigner(privateKeyPEM: try String(contentsOfFile: privateKeyFile, encoding: .utf8))
@@ -156,7 +135,7 @@ struct BenchError: Error, CustomStringConvertible {
 /// The few calls the seeding needs, with the tenant's token.
 struct BenchAPI {
     let base: String
-    let token: String
+    let token: String?
 
     /// POSTs `document`; returns the new item's id.
     func create<Document: Encodable>(_ path: String, _ document: Document) async throws -> UUID {
@@ -170,10 +149,10 @@ struct BenchAPI {
         try await send("GET", path, body: nil, expect: 200)
     }
 
-    private func send(_ method: String, _ path: String, body: Data?, expect: Int) async throws -> Data {
+    func send(_ method: String, _ path: String, body: Data?, expect: Int) async throws -> Data {
         var request = URLRequest(url: URL(string: base + path)!)
         request.httpMethod = method
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

@@ -55,6 +55,25 @@ if command == "seed-reception" {
     }
     exit(0)
 }
+if command == "routing" {
+    do {
+        try await routingBenchmark(
+            routingURLs: option("routing-urls", "http://127.0.0.1:18083").split(separator: ",").map(String.init),
+            receptionURL: option("reception-url", "http://127.0.0.1:18082"),
+            databaseURL: option("database-url", "postgres://kefu_app:kefu_app@127.0.0.1:5435/kefu"),
+            privateKeyFile: option("private-key-file", ".data/keys/jwt-es256.pem"),
+            agentCount: Int(option("agents", "50")) ?? 50, visitorCount: Int(option("visitors", "1000")) ?? 1000,
+            limit: Int(option("limit", "3")) ?? 3, clients: Int(option("clients", "32")) ?? 32,
+            ingestConversations: Int(option("ingest-conversations", "64")) ?? 64,
+            luaFile: option("lua", "/tmp/kefu-ingest.lua"), pgbenchFile: option("pgbench", "/tmp/kefu-ingest.pgbench"),
+            pgbenchClients: Int(option("pgbench-clients", "8")) ?? 8
+        )
+    } catch {
+        FileHandle.standardError.write(Data("routing: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 guard command == "publish" else {
     print("""
         usage: kefu-bench publish --clients N --seconds S --database-url URL --tenant UUID
