@@ -155,3 +155,44 @@ import Testing
         }
     }
 }
+
+/// Topic, status and rating reach the sockets as the conversation's new state.
+@Suite(.serialized) struct ConversationUpdatePushTests {
+    @Test func aTopicChangeReachesTheVisitorsSocketAsTheNewState() async throws {
+        try await RoutingHarness.run(replicas: 2, live: true) { h in
+            let tenant = try await h.tenant()
+            let agent = try await h.agent(in: tenant)
+            let (_, key) = try await h.groupWidget(in: tenant, members: [agent])
+            try await h.online(agent)
+            let visitor = try await h.visitor(key)
+            let conversation = try await h.start(visitor).id!
+            let settings = try await h.reception.call(.put, "/v1/reception/conversation-settings", token: tenant.admin, json: [
+                "timeout_minutes": 30, "topics": ["Billing", "Delivery"],
+                "high_quality": ["min_visitor_messages": 1, "min_agent_messages": 1],
+            ])
+            try #require(settings.status == .ok, "\(settings.text)")
+            try await h.socket(on: 1, visitor: visitor.token) { socket in
+                _ = try await socket.resume([conversation: 0])
+                let patched = try await h.eventuallyReply {
+                    try await h.replicas[0].call(.patch, "/v1/conversations/\(conversation)", token: agent.token, json: ["topic": "Billing", "resolved": true])
+                }
+                #expect(patched.status == .ok, "\(patched.text)")
+                #expect(try await socket.waitFor { frames in
+                    frames.contains { ($0["type"] as? String) == "conversation.state" && (($0["conversation"] as? [String: Any])?["topic"] as? String) == "Billing" }
+                })
+            }
+        }
+    }
+}
+
+extension RoutingHarness {
+    /// Retries `call` until it is not a 422 (reception's new settings travel by event).
+    func eventuallyReply(_ call: () async throws -> APIReply) async throws -> APIReply {
+        var reply = try await call()
+        for _ in 0..<100 where reply.status == .unprocessableContent {
+            try await Task.sleep(for: .milliseconds(100))
+            reply = try await call()
+        }
+        return reply
+    }
+}

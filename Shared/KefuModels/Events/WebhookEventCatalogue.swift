@@ -6,7 +6,10 @@ public enum WebhookEventCatalogue {
         EmployeeCreated.eventType, EmployeeUpdated.eventType, EmployeeStatusChanged.eventType,
         EmployeeRolesChanged.eventType, EmployeeBusinessTransferred.eventType,
         DepartmentChanged.eventType, RoleChanged.eventType, ReceptionConfigChanged.eventType,
-        "conversation.created", "conversation.assigned", "conversation.transferred", "conversation.ended",
-        "message.created", "customer.created", "customer.updated", "customer.merged", "satisfaction.rated",
+        ConversationCreated.eventType, ConversationAssigned.eventType, ConversationTransferred.eventType, ConversationEnded.eventType,
+        ConversationQueued.eventType, ConversationUpdated.eventType, AgentStateChanged.eventType,
+        MessageCreated.eventType, SatisfactionRated.eventType, VisitorSeen.eventType, VisitorPageViewed.eventType,
+        // The customer library's, when it publishes them.
+        "customer.created", "customer.updated", "customer.merged",
     ]
 }

@@ -14,6 +14,8 @@ import KefuModels
 enum RealtimeNotice: Sendable, Equatable {
     enum Change: String, Sendable {
         case assigned, queued, transferred, ended
+        /// Topic, status or rating: the sockets get the conversation's new state.
+        case updated
     }
 
     case message(conversation: UUID, seq: Int64)
