@@ -111,22 +111,31 @@ import Testing
         }
     }
 
-    @Test func anIdempotencyKeyCreatesOneApiKeyAndOneWebhook() async throws {
+    @Test func anIdempotencyKeyCreatesOneApiKeyAndOneWebhookAndKeepsNoSecret() async throws {
         try await AccountsHarness.run { h in
             let tenant = try await h.createTenant()
-            for (path, body) in [
-                ("/v1/api-keys", ["name": "once", "permissions": ["client.login"]] as [String: Any]),
-                ("/v1/webhooks", ["url": "https://a.example/once", "event_types": ["employee.created"]]),
+            for (path, body, secretField) in [
+                ("/v1/api-keys", ["name": "once", "permissions": ["client.login"]] as [String: Any], "key"),
+                ("/v1/webhooks", ["url": "https://a.example/once", "event_types": ["employee.created"]], "secret"),
             ] {
                 let key: HTTPFields = [.idempotencyKey: UUID().uuidString]
                 let first = try await h.client.call(.post, path, token: tenant.adminToken, json: body, headers: key)
-                let second = try await h.client.call(.post, path, token: tenant.adminToken, json: body, headers: key)
                 #expect(first.status == .created)
-                #expect(second.status == .created)
-                #expect(second.headers[HTTPField.Name("Idempotent-Replayed")!] == "true", "\(path)")
-                #expect(first.id == second.id, "\(path)")
+                #expect(first.headers[HTTPField.Name("Kefu-Secret-Once")!] == nil, "the marker never leaves")
+                let secret = try #require(first.string(secretField))
+                // A retry learns the write happened, not the secret: it is never at rest in plain text.
+                let second = try await h.client.call(.post, path, token: tenant.adminToken, json: body, headers: key)
+                #expect(second.status == .conflict, "\(path)")
+                #expect(second.code == "secret_shown_once")
+                #expect(second.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+                #expect(!second.text.contains(secret))
                 let listed = try await h.call(.get, path, token: tenant.adminToken)
                 #expect(listed.data.count == 1, "\(path): one created")
+                let stored = try await TestEnvironment.ownerQuery(
+                    "SELECT coalesce(convert_from(body, 'UTF8'), '') FROM kefu.idempotency_keys WHERE tenant_id = \(UUID(uuidString: tenant.id)!)",
+                    as: String.self
+                )
+                #expect(!stored.joined().contains(secret), "\(path): the secret is not in the idempotency store")
             }
         }
     }

@@ -10,6 +10,10 @@ extension HTTPField.Name {
     public static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     /// Set on a response replayed for a retried key.
     public static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+    /// Set by a handler whose answer holds a secret shown once (an API key, a signing secret):
+    /// the answer is not kept for replays, so the secret is never at rest in plain text. Removed
+    /// before the response leaves.
+    public static let kefuSecretOnce = HTTPField.Name("Kefu-Secret-Once")!
 }
 
 /// `Idempotency-Key` on any authenticated POST: a client that retries a request with the same key
@@ -84,8 +88,15 @@ public struct IdempotencyMiddleware: RouterMiddleware {
                 throw error
             }
         }
+        let secret = response.headers[.kefuSecretOnce] != nil
+        response.headers[.kefuSecretOnce] = nil
         if wrote || claim.isCommitted {
-            response.body = .init(byteBuffer: try await store(response, for: claim, logger: context.logger))
+            if secret {
+                // Retries learn that the write happened, not the secret.
+                _ = try await store(try Self.secretShownOnce.response(from: request, context: context), for: claim, logger: context.logger)
+            } else {
+                response.body = .init(byteBuffer: try await store(response, for: claim, logger: context.logger))
+            }
         }
         return response
     }
@@ -200,6 +211,11 @@ public struct IdempotencyMiddleware: RouterMiddleware {
         case .apiKey(let id): "api_key:\(id)"
         }
     }
+
+    static let secretShownOnce = Problem(
+        .conflict, code: "secret_shown_once",
+        detail: "The first request with this Idempotency-Key succeeded, and its answer held a secret that is shown only once and not kept. List the resource to find it; if the secret was lost, revoke it and create another."
+    )
 
     /// The headers a replay repeats: what describes the result, not this exchange.
     static func replayedHeaders(of response: Response) -> [String: String] {

@@ -72,7 +72,7 @@ struct ApiKeysController {
             return view
         }
         view.key = secret.string
-        return EditedResponse(status: .created, response: view)
+        return EditedResponse(status: .created, headers: [.kefuSecretOnce: "true"], response: view)
     }
 
     @Sendable func list(request: Request, context: KefuRequestContext) async throws -> Page<ApiKeyView> {

@@ -94,7 +94,7 @@ struct WebhooksController {
             return view
         }
         view.secret = secret
-        return EditedResponse(status: .created, response: view)
+        return EditedResponse(status: .created, headers: [.kefuSecretOnce: "true"], response: view)
     }
 
     @Sendable func list(request: Request, context: KefuRequestContext) async throws -> Page<WebhookView> {
@@ -150,7 +150,7 @@ struct WebhooksController {
         return .noContent
     }
 
-    @Sendable func rotateSecret(request: Request, context: KefuRequestContext) async throws -> WebhookView {
+    @Sendable func rotateSecret(request: Request, context: KefuRequestContext) async throws -> EditedResponse<WebhookView> {
         let principal = try context.requirePermission(.enterpriseWebhooks)
         let id = try context.parameters.uuid(what: "webhook")
         let actor = AuditActor(context: context)
@@ -164,7 +164,7 @@ struct WebhooksController {
             return try await tx.webhooks(id: id)[0]
         }
         view.secret = secret
-        return view
+        return EditedResponse(status: .ok, headers: [.kefuSecretOnce: "true"], response: view)
     }
 }
 
