@@ -33,7 +33,7 @@ public struct Accounts: Sendable {
         self.resources = resources
         self.settings = settings
         self.signer = try await TokenSigner(privateKeyPEM: pem)
-        self.hasher = PasswordHasher(cost: settings.bcryptCost)
+        self.hasher = PasswordHasher(cost: settings.bcryptCost, metrics: resources.metrics)
         self.secrets = try SecretBox.load(file: resources.config.secretsKeyFile)
         self.platformDatabase = Database(
             url: try DatabaseURL(resources.config.platformDatabaseURL), poolSize: 1,
