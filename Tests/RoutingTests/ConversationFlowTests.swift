@@ -100,6 +100,70 @@ import Testing
         }
     }
 
+    @Test func aVisitorsBadAttributesAndPageViewsAreRefusedNamingTheField() async throws {
+        try await RoutingHarness.run { h in
+            let tenant = try await h.tenant()
+            let agent = try await h.agent(in: tenant)
+            let (_, key) = try await h.groupWidget(in: tenant, members: [agent])
+            let custom = Dictionary(uniqueKeysWithValues: (0..<21).map { ("k\($0)", "v") })
+            for (attributes, field) in [
+                (["page_url": String(repeating: "x", count: 2049)], "attributes.page_url"),
+                (["region": 7], "attributes.region"),
+                (["custom": custom], "attributes.custom"),
+            ] as [([String: Any], String)] {
+                let reply = try await h.routing.call(.post, "/v1/public/widgets/\(key)/visitors", json: ["attributes": attributes])
+                #expect(reply.status == .unprocessableContent, "\(field): \(reply.text)")
+                #expect(reply.fields.contains(field), "\(field): \(reply.fields)")
+            }
+            let seen = try await TestEnvironment.ownerQuery(
+                "SELECT count(*)::int FROM routing.visitors WHERE tenant_id = \(tenant.id.uuid)", as: Int.self
+            )
+            #expect(seen == [0], "no visitor was written")
+            let visitor = try await h.visitor(key)
+            for (body, field) in [
+                ([String: Any](), "url"),
+                (["url": ""], "url"),
+                (["url": "https://a.example/", "title": String(repeating: "t", count: 501)], "title"),
+            ] {
+                let reply = try await h.routing.call(.post, "/v1/visitor/page-views", token: visitor.token, json: body)
+                #expect(reply.status == .unprocessableContent, "\(field): \(reply.text)")
+                #expect(reply.fields.contains(field), "\(field): \(reply.fields)")
+            }
+            let views = try await TestEnvironment.ownerQuery(
+                "SELECT count(*)::int FROM routing.page_views WHERE tenant_id = \(tenant.id.uuid)", as: Int.self
+            )
+            #expect(views == [0], "no page view was written")
+        }
+    }
+
+    /// Recent contacts page through every conversation once, whichever sort, even when several
+    /// share a millisecond.
+    @Test func recentContactsPageThroughEachConversationOnce() async throws {
+        try await RoutingHarness.run { h in
+            let tenant = try await h.tenant()
+            let agent = try await h.agent(in: tenant)
+            let (_, key) = try await h.groupWidget(in: tenant, members: [agent], limit: 20)
+            try await h.online(agent)
+            var started: Set<String> = []
+            for _ in 0..<9 { started.insert(try await h.start(try await h.visitor(key)).id!) }
+            for sort in ["entry", "last_message"] {
+                var seen: [String] = []
+                var cursor: String?
+                repeat {
+                    let query = "/v1/conversations?view=all&sort=\(sort)&limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")
+                    let page = try await h.routing.call(.get, query, token: agent.token)
+                    #expect(page.status == .ok, "\(page.text)")
+                    seen += page.data.compactMap { $0["id"] as? String }
+                    cursor = page.json["next_cursor"] as? String
+                } while cursor != nil && seen.count <= 20
+                #expect(seen.count == 9, "\(sort): \(seen.count) rows")
+                #expect(Set(seen) == started, "\(sort): each conversation once")
+            }
+            let bad = try await h.routing.call(.get, "/v1/conversations?sort=oldest", token: agent.token)
+            #expect(bad.fields == ["sort"])
+        }
+    }
+
     @Test func startingVisitorsIsLimitedPerAddress() async throws {
         try await RoutingHarness.run(environment: ["KEFU_VISITOR_RATE_LIMIT_PER_ADDRESS": "3"]) { h in
             let tenant = try await h.tenant()

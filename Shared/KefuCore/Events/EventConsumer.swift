@@ -85,30 +85,13 @@ public final class EventConsumer: Service, Sendable {
 
     // MARK: Listening and leadership
 
-    /// Keeps one LISTEN connection open until cancelled, reconnecting with capped backoff.
+    /// Keeps one LISTEN connection open until cancelled; leadership ends with the connection.
     private func listenForever(wake: AsyncStream<Void>.Continuation) async {
-        var backoff = Backoff()
-        while !Task.isCancelled {
-            do {
-                let connection = try await PostgresConnection.connect(
-                    configuration: listenURL.connectionConfiguration(applicationName: "kefu-listen:\(name)"),
-                    id: 0,
-                    logger: logger
-                )
-                backoff.reset()
-                do {
-                    try await listen(on: connection, wake: wake)
-                } catch {
-                    if !Task.isCancelled {
-                        logger.warning("listen connection lost", metadata: ["error": "\(String(reflecting: error))"])
-                    }
-                }
-                isLeader.store(false, ordering: .releasing)
-                try? await connection.close()
-            } catch {
-                logger.warning("cannot open listen connection", metadata: ["error": "\(String(reflecting: error))"])
-            }
-            try? await Task.sleep(for: backoff.next())
+        await keepListening(
+            url: listenURL, applicationName: "kefu-listen:\(name)", logger: logger,
+            ended: { self.isLeader.store(false, ordering: .releasing) }
+        ) { connection in
+            try await listen(on: connection, wake: wake)
         }
     }
 
@@ -232,14 +215,12 @@ public final class EventConsumer: Service, Sendable {
 }
 
 /// Exponential backoff from 100 ms to 10 s with jitter (every reconnecting loop uses it).
-public struct Backoff: Sendable {
+struct Backoff: Sendable {
     private var attempt = 0
 
-    public init() {}
+    mutating func reset() { attempt = 0 }
 
-    public mutating func reset() { attempt = 0 }
-
-    public mutating func next() -> Duration {
+    mutating func next() -> Duration {
         let base = min(100 * (1 << min(attempt, 7)), 10_000)
         attempt += 1
         return .milliseconds(Int.random(in: base / 2...base))

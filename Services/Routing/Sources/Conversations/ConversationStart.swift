@@ -12,7 +12,6 @@ struct ConversationStart {
     let widget: ConfigItem<Widget>
 
     struct Visitor: Sendable {
-        let id: UUID
         let attributes: VisitorAttributes
         let visitCount: Int
         /// The customer's owner, when the customer library told routing of one.

@@ -16,7 +16,6 @@ struct ConversationsController {
         router.post("/v1/conversations/{id}/end", use: end)
     }
 
-    struct Cursor: Codable { let at: Date; let id: UUID }
 
     /// Recent contacts: `view=active` (default) what the agent holds now, `view=all` every
     /// conversation they held; `sort=last_message` (default, newest activity first) or
@@ -30,16 +29,17 @@ struct ConversationsController {
         let sort = request.uri.queryParameters["sort"].map(String.init) ?? "last_message"
         guard ["last_message", "entry"].contains(sort) else { throw Problem.invalid("sort", "must be last_message or entry") }
         let byEntry = sort == "entry"
-        let after = try page.cursor(as: Cursor.self)
+        let after = try page.cursor(as: TimeCursor.self)
         let conversations = try await routing.database.withTenant(principal.tenantID) { tx in
             try await tx.conversations(where: """
                 (\(view == "all") AND EXISTS (SELECT 1 FROM routing.assignments h WHERE h.tenant_id = c.tenant_id AND h.conversation_id = c.id AND h.agent_id = \(agent))
                  OR c.agent_id = \(agent) AND c.status = 'open')
-                AND (\(after?.at)::timestamptz IS NULL
-                     OR (CASE WHEN \(byEntry) THEN c.created_at ELSE coalesce(c.last_message_at, c.created_at) END, c.id) < (\(after?.at)::timestamptz, \(after?.id)::uuid))
+                AND (\(after?.at)::int8 IS NULL
+                     OR ((extract(epoch FROM CASE WHEN \(byEntry) THEN c.created_at ELSE coalesce(c.last_message_at, c.created_at) END) * 1000000)::int8, c.id)
+                        < (\(after?.at)::int8, \(after?.id)::uuid))
                 """, orderedBy: byEntry ? .entry : .lastMessage, limit: page.limit + 1, withTrace: false)
         }
-        return try page.page(from: conversations) { Cursor(at: byEntry ? $0.createdAt : $0.lastMessageAt ?? $0.createdAt, id: $0.id) }
+        return try page.page(from: conversations) { TimeCursor(byEntry ? $0.createdAt : $0.lastMessageAt ?? $0.createdAt, $0.id) }
     }
 
     /// The conversation if the caller may see it (else 404): they hold or held it, or supervise

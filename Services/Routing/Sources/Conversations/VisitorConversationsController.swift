@@ -46,7 +46,7 @@ struct VisitorConversationsController {
             guard let widget = snapshot.widgets.first(where: { $0.id == widgetID }) else { throw Problem.notFound("widget") }
             let start = ConversationStart(snapshot: snapshot, widget: widget)
             let arrival = ConversationStart.Visitor(
-                id: visitor.vid.uuid, attributes: try KefuJSON.decoder().decode(VisitorAttributes.self, from: Data(attributes.utf8)),
+                attributes: try KefuJSON.decoder().decode(VisitorAttributes.self, from: Data(attributes.utf8)),
                 visitCount: visits, owner: owner
             )
             let (targets, initialTrace) = try start.targets(for: arrival, choice: body.groupId)

@@ -4,8 +4,8 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 
-/// LISTENs on `kefu_routing` on one dedicated connection (not a pooled one) and hands every
-/// notice to the hub; reconnects with backoff like the event consumers. Notices sent while the
+/// LISTENs on `kefu_routing` (`keepListening`, as the event consumers do) and hands every notice
+/// to the hub. Notices sent while the
 /// connection was down are gone, so each time it is (re)established every socket resyncs from
 /// the database.
 struct RealtimeListener: Service {
@@ -17,29 +17,12 @@ struct RealtimeListener: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            var backoff = Backoff()
-            while !Task.isCancelled {
-                do {
-                    let connection = try await PostgresConnection.connect(
-                        configuration: url.connectionConfiguration(applicationName: "kefu-listen:routing-realtime"), id: 0, logger: logger
-                    )
-                    backoff.reset()
-                    do {
-                        try await connection.listen(on: RealtimeNotice.channel) { notices in
-                            // Listening from here on: what happened before is read, what follows is heard.
-                            await hub.resyncAll(discover: discover)
-                            for try await notice in notices { hub.handle(payload: notice.payload) }
-                        }
-                    } catch {
-                        if !Task.isCancelled {
-                            logger.warning("realtime listen connection lost", metadata: ["error": "\(String(reflecting: error))"])
-                        }
-                    }
-                    try? await connection.close()
-                } catch {
-                    logger.warning("cannot open realtime listen connection", metadata: ["error": "\(String(reflecting: error))"])
+            await keepListening(url: url, applicationName: "kefu-listen:routing-realtime", logger: logger) { connection in
+                try await connection.listen(on: RealtimeNotice.channel) { notices in
+                    // Listening from here on: what happened before is read, what follows is heard.
+                    await hub.resyncAll(discover: discover)
+                    for try await notice in notices { hub.handle(payload: notice.payload) }
                 }
-                try? await Task.sleep(for: backoff.next())
             }
         }
     }

@@ -30,19 +30,15 @@ final class SocketHub: Sendable {
         var byAgent: [Key: Set<UUID>] = [:]
         var byVisitor: [Key: Set<UUID>] = [:]
         var perTenant: [TenantID: Int] = [:]
-        /// When each agent's last socket closed (for the presence grace period, built elsewhere).
-        var lastClosed: [Key: Date] = [:]
         var pending: [Key: Work] = [:]
         var running: Set<Key> = []
     }
 
-    /// An agent's socket count changed (presence: "offline after a grace period once the last
-    /// socket closed" is built on this; the timer lives with the durable timers).
+    /// An agent's socket count on this replica changed (`Presence` follows it).
     struct AgentSockets: Sendable {
         let tenant: TenantID
         let agent: EmployeeID
         let open: Int
-        let at: Date
     }
 
     static let batch = 500
@@ -68,7 +64,7 @@ final class SocketHub: Sendable {
             guard let agent = socket.employeeID else { return nil }
             let key = Key(tenant: tenant, id: agent)
             index.byAgent[key, default: []].insert(socket.id)
-            return AgentSockets(tenant: tenant, agent: EmployeeID(agent), open: index.byAgent[key]!.count, at: Date())
+            return AgentSockets(tenant: tenant, agent: EmployeeID(agent), open: index.byAgent[key]!.count)
         }
         if let change { announce(change) }
     }
@@ -86,8 +82,7 @@ final class SocketHub: Sendable {
             let key = Key(tenant: tenant, id: agent)
             Self.remove(socket.id, from: &index.byAgent, key)
             let open = index.byAgent[key]?.count ?? 0
-            if open == 0 { index.lastClosed[key] = Date() }
-            return AgentSockets(tenant: tenant, agent: EmployeeID(agent), open: open, at: Date())
+            return AgentSockets(tenant: tenant, agent: EmployeeID(agent), open: open)
         }
         if let change { announce(change) }
     }
@@ -95,15 +90,6 @@ final class SocketHub: Sendable {
     /// Calls `observer` whenever an agent's socket count on this replica changes.
     func observeAgentSockets(_ observer: @escaping @Sendable (AgentSockets) -> Void) {
         observers.withLock { $0.append(observer) }
-    }
-
-    /// The agent's open sockets on this replica and when the last one closed (nil while open or never).
-    func agentSockets(tenant: TenantID, agent: EmployeeID) -> (open: Int, lastClosedAt: Date?) {
-        index.withLock { index in
-            let key = Key(tenant: tenant, id: agent.uuid)
-            let open = index.byAgent[key]?.count ?? 0
-            return (open, open == 0 ? index.lastClosed[key] : nil)
-        }
     }
 
     /// The tenants whose agents have sockets here (the presence heartbeat refreshes their rows).
