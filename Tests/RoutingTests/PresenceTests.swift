@@ -37,4 +37,31 @@ import Testing
             #expect(changes == ["online", "offline"])
         }
     }
+
+    /// A replica that died closed nothing: its rows go stale, and a live replica's sweep starts
+    /// the grace period its agents are owed — while an agent whose socket is on a live replica
+    /// stays online.
+    @Test func anAgentWhoseReplicaDiedGoesOfflineAfterTheGrace() async throws {
+        let environment = ["KEFU_PRESENCE_GRACE_SECONDS": "2", "KEFU_PRESENCE_HEARTBEAT_SECONDS": "1"]
+        try await RoutingHarness.run(replicas: 1, live: true, environment: environment) { h in
+            let tenant = try await h.tenant()
+            let stranded = try await h.agent(in: tenant, name: "Stranded")
+            let connected = try await h.agent(in: tenant, name: "Connected")
+            try await h.online(stranded)
+            try await h.online(connected)
+            // The dead replica's row, as its last heartbeat left it a while ago.
+            _ = try await TestEnvironment.ownerQuery("""
+                INSERT INTO routing.agent_sockets (tenant_id, employee_id, replica, sockets, seen_at)
+                VALUES (\(tenant.id.uuid), \(stranded.id.uuid), \(UUID()), 1, now() - interval '10 minutes') RETURNING 1
+                """, as: Int.self)
+            try await h.socket(on: 0, agent: connected.token) { _ async throws in
+                #expect(try await h.eventually { try await status(h, stranded) == "offline" })
+                #expect(try await status(h, connected) == "online", "its socket is on a live replica")
+            }
+            let left = try await TestEnvironment.ownerQuery("""
+                SELECT count(*)::int FROM routing.agent_sockets WHERE tenant_id = \(tenant.id.uuid) AND employee_id = \(stranded.id.uuid)
+                """, as: Int.self)
+            #expect(left == [0], "the dead replica's row is swept")
+        }
+    }
 }
