@@ -94,7 +94,11 @@ struct ConversationPlacer {
             }
         }
         let status: ConversationStatus = fallback.mode == .bot ? .withBot : .awaitingMessage
-        try await tx.query("UPDATE routing.conversations SET status = \(status.rawValue) WHERE id = \(conversation)")
+        // It keeps the group it was meant for: that group's agents may pick it up.
+        let meantFor = targets.first { $0.kind == .group && group($0.id) != nil }?.id
+        try await tx.query("""
+            UPDATE routing.conversations SET status = \(status.rawValue), group_id = coalesce(group_id, \(meantFor)::uuid) WHERE id = \(conversation)
+            """)
         trace.append(TraceStep(step: "fallback", detail: status.rawValue))
         return .fallback(status)
     }
