@@ -65,3 +65,39 @@ import Testing
         }
     }
 }
+
+/// 挂起 (issue 11): a customer meant for a suspended agent gets that agent's automatic reply.
+@Suite struct SuspendedReplyTests {
+    @Test func aCustomerMeantForASuspendedAgentGetsTheirAutomaticReply() async throws {
+        try await RoutingHarness.run { h in
+            let tenant = try await h.tenant()
+            let agent = try await h.agent(in: tenant)
+            let widget = try await h.reception.call(.post, "/v1/widgets", token: tenant.admin, json: [
+                "name": "Solo", "style": "icon", "colour": "#12AB34", "pre_assignment_messages": [String](),
+                "guide_rules_enabled": false, "reception": ["mode": "agent", "agent_id": agent.id.description],
+                "mount_positions": [[String: Any]](), "extra_entries": [[String: Any]](),
+            ])
+            try #require(widget.status == .created, "\(widget.text)")
+            let tooLong = try await h.routing.call(.put, "/v1/agents/me/state", token: agent.token, json: ["suspended_reply": String(repeating: "x", count: 501)])
+            #expect(tooLong.status == .unprocessableContent && tooLong.text.contains("suspended_reply"), "\(tooLong.text)")
+            let set = try await h.routing.call(.put, "/v1/agents/me/state", token: agent.token, json: [
+                "status": "suspended", "suspended_reply": "  Back in five minutes.  ",
+            ])
+            #expect(set.status == .ok && set.string("status") == "suspended" && set.string("suspended_reply") == "Back in five minutes.", "\(set.text)")
+
+            let visitor = try await h.visitor(widget.string("public_key")!)
+            let conversation = try await h.start(visitor)
+            let messages = try await h.routing.call(.get, "/v1/visitor/conversations/\(conversation.id!)/messages", token: visitor.token)
+            let texts = messages.data.compactMap { ($0["body"] as? [String: Any])?["text"] as? String }
+            #expect(texts == ["Back in five minutes."], "\(messages.text)")
+            #expect(messages.data.first?["automatic"] as? Bool == true && messages.data.first?["sender"] as? String == "system")
+
+            // Removed: the next customer gets nothing from them.
+            let cleared = try await h.routing.call(.put, "/v1/agents/me/state", token: agent.token, json: ["suspended_reply": ""])
+            #expect(cleared.status == .ok && cleared.json["suspended_reply"] == nil, "\(cleared.text)")
+            let next = try await h.visitor(widget.string("public_key")!)
+            let quiet = try await h.routing.call(.get, "/v1/visitor/conversations/\(try await h.start(next).id!)/messages", token: next.token)
+            #expect(quiet.data.isEmpty, "\(quiet.text)")
+        }
+    }
+}
