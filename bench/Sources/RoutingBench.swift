@@ -117,9 +117,11 @@ func routingBenchmark(
                 .reduce(into: [UUID: UUID]()) { $0[$1.0] = $1.1 }
         }
         var held: [HeldConversation] = []
+        var agentTokens: [UUID: String] = [:]  // one socket per agent, as on the workbench
         for (index, id) in conversations where held.count < latencyConversations {
             guard let agent = holders[id] else { continue }
-            held.append(HeldConversation(id: id, visitorToken: visitors[index], agentToken: try await token(EmployeeID(agent), [.clientLogin])))
+            if agentTokens[agent] == nil { agentTokens[agent] = try await token(EmployeeID(agent), [.clientLogin]) }
+            held.append(HeldConversation(id: id, visitorToken: visitors[index], agentToken: agentTokens[agent]!))
         }
         let latency = try await socketLatency(
             postURL: routingURLs[0], socketURL: routingURLs[routingURLs.count - 1], conversations: held,
@@ -160,7 +162,7 @@ func routingBenchmark(
             BEGIN;
             SELECT set_config('kefu.tenant_id', '\(tenant)', true);
             SELECT status FROM routing.conversations WHERE id = (CASE :client_id::int \(cases) END) AND visitor_id IS NOT NULL FOR UPDATE;
-            WITH seq AS (UPDATE routing.conversations SET last_seq = last_seq + 1, last_message_at = now() WHERE id = (CASE :client_id::int \(cases) END) RETURNING last_seq), timeout AS (UPDATE routing.timers SET due_at = now() + make_interval(secs => (payload->>'seconds')::int) WHERE conversation_id = (CASE :client_id::int \(cases) END) AND kind = 'conversation_timeout') INSERT INTO routing.messages (tenant_id, conversation_id, seq, id, sender, sender_id, client_message_id, body, automatic) SELECT '\(tenant)', (CASE :client_id::int \(cases) END), seq.last_seq, gen_random_uuid(), 'visitor', NULL, NULL, '{"type":"text","text":"Hello, is anyone there? I would like to ask about my order."}'::jsonb, false FROM seq RETURNING seq, created_at, pg_notify('kefu_routing', '\(tenant):m:' || (CASE :client_id::int \(cases) END)::text || ':' || seq) IS NULL;
+            WITH seq AS (UPDATE routing.conversations SET last_seq = last_seq + 1, last_message_at = now() WHERE id = (CASE :client_id::int \(cases) END) RETURNING last_seq), timeout AS (UPDATE routing.timers SET due_at = now() + make_interval(secs => (payload->>'seconds')::int) WHERE conversation_id = (CASE :client_id::int \(cases) END) AND kind = 'conversation_timeout') INSERT INTO routing.messages (tenant_id, conversation_id, seq, id, sender, sender_id, client_message_id, body, automatic) SELECT '\(tenant)', (CASE :client_id::int \(cases) END), seq.last_seq, gen_random_uuid(), 'visitor', NULL, NULL, '{"type":"text","text":"Hello, is anyone there? I would like to ask about my order."}'::jsonb, false FROM seq RETURNING seq, created_at, pg_notify('kefu_routing', '\(tenant):m:' || seq) IS NULL;
             INSERT INTO kefu.events (tenant_id, type, payload) VALUES ('\(tenant)', 'message.created', '{"seq": 1}'::jsonb) RETURNING id;
             COMMIT;
             """.write(toFile: pgbenchFile, atomically: true, encoding: .utf8)

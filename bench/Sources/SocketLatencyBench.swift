@@ -53,7 +53,7 @@ func socketLatency(
         defer { sockets.cancelAll() }
         while log.ready.withLock({ $0 }) < agentTokens.count { try await Task.sleep(for: .milliseconds(20)) }
 
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)))
         let interval = Duration.seconds(1) / rate
         let begin = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { posts in
