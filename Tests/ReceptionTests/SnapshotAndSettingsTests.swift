@@ -85,6 +85,13 @@ import Testing
             ]
             let saved = try await h.call(.put, "/v1/reception/conversation-settings", token: tenant.admin, json: settings)
             #expect(saved.status == .ok && saved.json["topics"] as? [String] == ["Billing", "Delivery"])
+            #expect(saved.json["time_zone"] as? String == "Asia/Shanghai", "the default clock")
+            let zoned = try await h.call(.put, "/v1/reception/conversation-settings", token: tenant.admin,
+                                         json: settings.merging(["time_zone": "Europe/Paris"]) { $1 })
+            #expect(zoned.status == .ok && zoned.json["time_zone"] as? String == "Europe/Paris", "\(zoned.text)")
+            let nowhere = try await h.call(.put, "/v1/reception/conversation-settings", token: tenant.admin,
+                                           json: settings.merging(["time_zone": "Mars/Olympus_Mons"]) { $1 })
+            #expect(nowhere.status == .unprocessableContent && nowhere.fields == ["time_zone"], "\(nowhere.text)")
             #expect(try await h.call(.get, "/v1/reception/conversation-settings", token: tenant.admin).json["timeout_minutes"] as? Int == 45)
 
             let bad = try await h.call(.put, "/v1/reception/conversation-settings", token: tenant.admin, json: [

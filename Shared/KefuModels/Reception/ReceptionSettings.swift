@@ -43,11 +43,31 @@ public struct ConversationSettings: Codable, Sendable, Equatable {
     /// Topics agents attach to conversations (会话主题).
     public var topics: [String]
     public var highQuality: HighQualityDefinition
+    /// The tenant's clock (an IANA name): rules on `visitor.visit_time` read the visitor's arrival
+    /// in it, and analytics cut days by it.
+    public var timeZone: String
 
-    public init(timeoutMinutes: Int = 30, topics: [String] = [], highQuality: HighQualityDefinition = HighQualityDefinition()) {
+    public static let defaultTimeZone = "Asia/Shanghai"
+
+    public init(
+        timeoutMinutes: Int = 30, topics: [String] = [], highQuality: HighQualityDefinition = HighQualityDefinition(),
+        timeZone: String = ConversationSettings.defaultTimeZone
+    ) {
         self.timeoutMinutes = timeoutMinutes
         self.topics = topics
         self.highQuality = highQuality
+        self.timeZone = timeZone
+    }
+
+    enum CodingKeys: String, CodingKey { case timeoutMinutes, topics, highQuality, timeZone }
+
+    /// Documents stored before the time zone existed read as the default one.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        timeoutMinutes = try container.decode(Int.self, forKey: .timeoutMinutes)
+        topics = try container.decode([String].self, forKey: .topics)
+        highQuality = try container.decode(HighQualityDefinition.self, forKey: .highQuality)
+        timeZone = try container.decodeIfPresent(String.self, forKey: .timeZone) ?? Self.defaultTimeZone
     }
 }
 

@@ -75,6 +75,7 @@ extension ConversationSettings: SettingsDocument {
         c.range(highQuality.minAgentMessages, "high_quality.min_agent_messages", 0...100)
         if let seconds = highQuality.maxFirstResponseSeconds { c.range(seconds, "high_quality.max_first_response_seconds", 1...3600) }
         if let stars = highQuality.minSatisfactionStars { c.range(stars, "high_quality.min_satisfaction_stars", 1...5) }
+        if TimeZone(identifier: timeZone) == nil { c.add("time_zone", "is not an IANA time zone name, such as Asia/Shanghai") }
     }
 }
 

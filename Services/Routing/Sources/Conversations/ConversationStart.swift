@@ -27,8 +27,9 @@ struct ConversationStart {
         if let source = visitor.attributes.source { facts.set("visitor.source_ad", .text(source)) }
         if let region = visitor.attributes.region { facts.set("visitor.region", .text(region)) }
         facts.set("visitor.visit_count", .number(Double(visitor.visitCount)))
-        // UTC until tenants have a time zone setting.
-        let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: now)
+        // The visitor's arrival on the tenant's clock (reception's conversation settings).
+        let zone = TimeZone(identifier: snapshot.conversation.timeZone) ?? TimeZone(identifier: ConversationSettings.defaultTimeZone)!
+        let parts = Calendar(identifier: .gregorian).dateComponents(in: zone, from: now)
         facts.set("visitor.visit_time", .timeOfDay((parts.hour ?? 0) * 60 + (parts.minute ?? 0)))
         facts.set("customer.has_owner", .bool(visitor.owner != nil))
         return facts
