@@ -18,5 +18,10 @@ export KEFU_PLATFORM_TOKEN="$(openssl rand -hex 24)"
 export KEFU_ACCOUNTS_PORT="${KEFU_RESILIENCE_ACCOUNTS_PORT:-18191}" KEFU_RECEPTION_PORT="${KEFU_RESILIENCE_RECEPTION_PORT:-18192}"
 export KEFU_ACCOUNTS_LOG="$WORK/accounts.log"
 export KEFU_BIN="$(swift build --show-bin-path)"
+# The webhook receiver listens on 127.0.0.1; one second between attempts, so that the kill lands
+# while deliveries wait for their next one.
+export KEFU_WEBHOOK_ALLOW_PRIVATE=1 KEFU_WEBHOOK_RETRY_SCHEDULE="0,1,1,1,1,1,1,1" KEFU_WEBHOOK_TIMEOUT_SECONDS=5
+# The receiver verifies deliveries with the library partners use.
+python3 -c 'import standardwebhooks' 2>/dev/null || { log "installing standardwebhooks (PyPI)"; PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --user --no-warn-script-location standardwebhooks; }
 export KEFU_RESTART_POSTGRES="source '$ROOT/scripts/lib.sh'; cluster_restart '$CLUSTER'"
 python3 scripts/resilience.py
