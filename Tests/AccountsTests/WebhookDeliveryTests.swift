@@ -1,3 +1,4 @@
+@testable import Accounts
 import Foundation
 import HTTPTypes
 import KefuCore
@@ -279,6 +280,35 @@ import Testing
         }
     }
 
+    /// A hanging endpoint fills its own slots only: another endpoint's message goes out while
+    /// the first one's attempts are still waiting for their timeout (before any of them is retried).
+    @Test func aHangingEndpointDelaysNoOtherEndpoint() async throws {
+        try await withWebhookReceiver { base, receiver in
+            try await AccountsHarness.run { h in
+                let tenant = try await h.createTenant()
+                await receiver.script("/hanging", Array(repeating: .init(.ok, delay: .seconds(5)), count: 6))
+                let hanging = try await webhook(h, tenant, url: base + "/hanging")
+                let otherTenant = try await h.createTenant()
+                let fast = try await webhook(h, otherTenant, url: base + "/fast")
+                for _ in 0..<6 { _ = try await test(h, tenant, hanging) }
+                _ = try await receiver.waitFor(4, at: "/hanging")
+                _ = try await test(h, otherTenant, fast)
+                _ = try await receiver.waitFor(1, at: "/fast")
+                let order = await receiver.received
+                let fastAt = try #require(order.firstIndex { $0.path == "/fast" })
+                var seen = Set<String>()
+                var firstRetry = order.count
+                for (index, request) in order.enumerated() where request.path == "/hanging" {
+                    guard let id = request.header("webhook-id"), seen.insert(id).inserted else {
+                        firstRetry = index
+                        break
+                    }
+                }
+                #expect(fastAt < firstRetry, "the other endpoint's message went out before the hanging one's timed out")
+            }
+        }
+    }
+
     @Test func theLogIsPagedNewestFirst() async throws {
         try await withWebhookReceiver { base, receiver in
             try await AccountsHarness.run { h in
@@ -317,5 +347,34 @@ import Testing
             let moved = try await h.call(.patch, "/v1/webhooks/\(public_.string("id")!)", token: tenant.adminToken, json: ["url": "http://192.168.0.1/"])
             #expect(moved.fields == ["url"])
         }
+    }
+}
+
+/// The guard runs again before every attempt: an endpoint written while private addresses were
+/// allowed (or a name that now resolves to one) is not called.
+@Suite struct WebhookSenderTests {
+    @Test func anAttemptToAPrivateAddressIsRefusedAndNothingIsSent() async throws {
+        try await withWebhookReceiver { base, receiver in
+            var settings = WebhookDeliverySettings(environment: [:])
+            settings.allowPrivateAddresses = false
+            let sender = WebhookSender(settings: settings)
+            let secret = WebhookSecret.generate()
+            let body = #"{"type":"webhook.test","timestamp":"2026-01-01T00:00:00.000Z","data":{}}"#
+            let outcome = await sender.send(
+                url: base + "/private", body: body,
+                headers: WebhookSignedHeaders(id: "msg_1", timestamp: 1, body: Data(body.utf8), secrets: [secret])
+            )
+            await sender.shutdown()
+            #expect(!outcome.succeeded)
+            #expect(outcome.statusCode == nil)
+            #expect(outcome.error?.hasPrefix("refused: the URL points to a private") == true, "\(outcome.error ?? "")")
+            #expect(await receiver.requests(to: "/private").isEmpty)
+        }
+    }
+
+    @Test func retryAfterIsReadAsSecondsOrAnHTTPDate() {
+        #expect(WebhookSender.retryAfterSeconds("120") == 120)
+        #expect(WebhookSender.retryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0, "a date in the past: at once")
+        #expect(WebhookSender.retryAfterSeconds("soon") == nil)
     }
 }
