@@ -39,11 +39,12 @@ actor Received {
     }
 
     func consumer(
-        _ name: String, reader: Database, tenant: TenantID, received: Received, pollInterval: Duration = .seconds(1)
+        _ name: String, reader: Database, tenant: TenantID, received: Received, pollInterval: Duration = .seconds(1),
+        mode: EventConsumer.Mode = .durable
     ) throws -> EventConsumer {
         EventConsumer(
             name: name, reader: reader, listenURL: try DatabaseURL(TestEnvironment.eventsDatabaseURL),
-            pollInterval: pollInterval, logger: TestEnvironment.logger
+            pollInterval: pollInterval, mode: mode, logger: TestEnvironment.logger
         ) { event in
             guard event.tenantID == tenant, event.type == Counted.eventType else { return }
             await received.add(try event.decode(Counted.self).number)
@@ -61,6 +62,32 @@ actor Received {
     }
 
     struct RolledBack: Error {}
+
+    /// A `.durableFromNow` consumer's first start skips the past; after that it is durable:
+    /// what was published while it was stopped is delivered when it starts again.
+    @Test func aConsumerStartingFromNowSkipsThePastOnceOnly() async throws {
+        try await withDatabases { database, reader in
+            let tenant = TenantID()
+            let name = "test-now-\(UUID())"
+            try await database.withTenant(tenant) { tx in _ = try await tx.publish(Counted(number: 1)) }
+            let first = Received()
+            try await whileRunning(try consumer(name, reader: reader, tenant: tenant, received: first, mode: .durableFromNow)) {
+                // Once it has stored where it starts (publishing before that would race its start).
+                for _ in 0..<400 where try await reader.rows("SELECT 1 FROM kefu.event_cursors WHERE consumer = \(name)").isEmpty {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                try await database.withTenant(tenant) { tx in _ = try await tx.publish(Counted(number: 2)) }
+                #expect(await first.waitFor([2]))
+            }
+            #expect(await first.numbers == [2], "the event from before its first start is not delivered")
+            try await database.withTenant(tenant) { tx in _ = try await tx.publish(Counted(number: 3)) }
+            let second = Received()
+            try await whileRunning(try consumer(name, reader: reader, tenant: tenant, received: second, mode: .durableFromNow)) {
+                #expect(await second.waitFor([3]))
+            }
+            #expect(await second.numbers == [3])
+        }
+    }
 
     @Test func concurrentPublishersEveryCommittedEventOnceRolledBackNever() async throws {
         try await withDatabases(poolSize: 12) { database, reader in

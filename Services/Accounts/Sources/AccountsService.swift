@@ -38,7 +38,8 @@ public enum AccountsService: KefuServiceDefinition {
             // The platform role's pool runs for as long as the routes using it (like the serving pool).
             accounts.platformDatabase.client,
             try resources.eventConsumer(name: "accounts.audit_log", handler: feed.handle),
-            try resources.eventConsumer(name: "accounts.webhooks", handler: fanOut.handle),
+            // Partners get what happens from now on: existing subscriptions are not sent the past.
+            try resources.eventConsumer(name: "accounts.webhooks", mode: .durableFromNow, handler: fanOut.handle),
         ] + (accounts.settings.webhooks.deliver ? [accounts.webhookDispatcher] : [])
     }
 }

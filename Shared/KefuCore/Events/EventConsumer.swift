@@ -26,6 +26,10 @@ public final class EventConsumer: Service, Sendable {
     public enum Mode: Sendable {
         /// One delivering replica at a time, resuming from a durable cursor.
         case durable
+        /// The same, but its very first start begins at the end of the outbox rather than at the
+        /// beginning: for consumers acting on the world (webhooks to partners), for which past
+        /// events are history, not work.
+        case durableFromNow
         /// Every process, starting with the events of the last `replaying` interval.
         case everyProcess(replaying: Duration)
     }
@@ -121,7 +125,7 @@ public final class EventConsumer: Service, Sendable {
     }
 
     private func claimLeadership(_ connection: PostgresConnection) async throws -> Bool {
-        guard case .durable = mode else { return true }
+        if case .everyProcess = mode { return true }
         let rows = try await connection.query(
             "SELECT pg_try_advisory_lock(hashtextextended(\("kefu.consumer:" + name), 0))", logger: logger
         )
@@ -194,8 +198,17 @@ public final class EventConsumer: Service, Sendable {
             return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
         }
         let rows = try await reader.rows("SELECT last_txid::text, last_id FROM kefu.event_cursors WHERE consumer = \(name)")
-        guard let (txid, id) = try rows.first?.decode((String, Int64).self) else { return .start }
-        return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
+        if let (txid, id) = try rows.first?.decode((String, Int64).self) {
+            return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
+        }
+        guard case .durableFromNow = mode else { return .start }
+        // First start: the newest position, stored at once so that a restart keeps it.
+        let newest = try await reader.rows("SELECT txid::text, id FROM kefu.events_position_since(now())")
+        guard let (txid, id) = try newest.first?.decode((String, Int64).self) else { return .start }
+        let position = EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
+        try await saveCursor(position)
+        logger.info("event consumer starts at the end of the outbox", metadata: ["position": "\(position)"])
+        return position
     }
 
     /// Only ever moves the cursor forward, so a replica that lost leadership mid-batch cannot
