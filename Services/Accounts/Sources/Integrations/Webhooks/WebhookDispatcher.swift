@@ -25,6 +25,8 @@ final class WebhookDispatcher: Service, Sendable {
     let logger: Logger
     /// Attempts in flight in this process, by endpoint, and the deliveries they are for.
     private let inFlight = Mutex<(byEndpoint: [UUID: Int], deliveries: Set<UUID>)>(([:], []))
+    /// Whether the last look for due deliveries failed (it was logged).
+    private let failing = Atomic<Bool>(false)
     private let wakeUps: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
     static let maximumInFlight = 256
@@ -80,15 +82,22 @@ final class WebhookDispatcher: Service, Sendable {
 
     private func due() async -> [(TenantID, UUID, UUID)] {
         do {
-            return try await reader.rows("""
+            let rows = try await reader.rows("""
                 SELECT tenant_id, id, webhook_id FROM accounts.due_webhook_deliveries(\(settings.concurrencyPerEndpoint)::integer, 200)
-                """).map { row in
+                """)
+            failing.store(false, ordering: .releasing)
+            return try rows.map { row in
                 let (tenant, id, webhook) = try row.decode((UUID, UUID, UUID).self)
                 return (TenantID(tenant), id, webhook)
             }
         } catch {
+            // Polled every few hundred milliseconds (and failing while the migrations that start
+            // with the service run): one warning per run of failures, not one per poll.
             if !Task.isCancelled {
-                logger.warning("looking for due webhook deliveries failed", metadata: ["error": "\(String(reflecting: error))"])
+                logger.log(
+                    level: failing.exchange(true, ordering: .acquiringAndReleasing) ? .debug : .warning,
+                    "looking for due webhook deliveries failed", metadata: ["error": "\(String(reflecting: error))"]
+                )
             }
             return []
         }
@@ -157,6 +166,7 @@ final class StopFlag: Sendable {
     func set() { flag.store(true, ordering: .releasing) }
 }
 
-/// A stored secret that is not `whsec_` + base64 of 24–64 bytes (written before signing
-/// existed, by a build whose secrets were base64 of text): rotating it fixes the endpoint.
+/// A stored secret that is not `whsec_` + base64 of 24–64 bytes. Kefu never made one (those
+/// made before signing existed are base64 of 43 bytes of text: valid keys, which partners'
+/// libraries decode the same way), so this is a damaged row; rotating the secret mends it.
 struct WebhookSecretUnreadable: Error {}

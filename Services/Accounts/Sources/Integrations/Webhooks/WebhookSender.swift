@@ -63,7 +63,8 @@ struct WebhookSender: Sendable {
             // The whole answer, body included, within the timeout: a receiver trickling its
             // body must not hold a slot for ever.
             let (status, retryAfter, excerpt) = try await withTimeout(.milliseconds(Int(timeout * 1000))) {
-                let response = try await client.execute(prepared, timeout: .milliseconds(Int64(timeout * 1000)))
+                // The client's own deadline a little later, so that ours decides (and its message).
+                let response = try await client.execute(prepared, timeout: .milliseconds(Int64(timeout * 1000) + 1000))
                 var excerpt = ByteBuffer()
                 for try await var chunk in response.body {
                     excerpt.writeBuffer(&chunk)
@@ -78,6 +79,8 @@ struct WebhookSender: Sendable {
                 statusCode: status, latencyMs: elapsed(), error: nil, responseExcerpt: text.isEmpty ? nil : text,
                 retryAfter: retryAfter.flatMap(Self.retryAfterSeconds)
             )
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            return AttemptOutcome(statusCode: nil, latencyMs: elapsed(), error: "no answer within \(Self.format(timeout)) s")
         } catch is TimeoutError {
             return AttemptOutcome(statusCode: nil, latencyMs: elapsed(), error: "no answer within \(Self.format(timeout)) s")
         } catch {
