@@ -39,7 +39,7 @@ public enum AccountsService: KefuServiceDefinition {
             accounts.platformDatabase.client,
             try resources.eventConsumer(name: "accounts.audit_log", handler: feed.handle),
             // Partners get what happens from now on: existing subscriptions are not sent the past.
-            try resources.eventConsumer(name: "accounts.webhooks", mode: .durableFromNow, handler: fanOut.handle),
+            try resources.eventConsumer(name: "accounts.webhooks", mode: .durableFromNow, batchHandler: fanOut.handle),
         ] + (accounts.settings.webhooks.deliver ? [accounts.webhookDispatcher] : [])
     }
 }

@@ -22,6 +22,9 @@ import Synchronization
 /// with the serving pool, in the event's tenant (`withTenant(event.tenantID)`).
 public final class EventConsumer: Service, Sendable {
     public typealias Handler = @Sendable (StoredEvent) async throws -> Void
+    /// Handles a whole batch (in delivery order) or throws, and is then called again with it:
+    /// for handlers that write one transaction per batch rather than one per event.
+    public typealias BatchHandler = @Sendable ([StoredEvent]) async throws -> Void
 
     public enum Mode: Sendable {
         /// One delivering replica at a time, resuming from a durable cursor.
@@ -41,7 +44,9 @@ public final class EventConsumer: Service, Sendable {
     let listenURL: DatabaseURL
     let pollInterval: Duration
     let batchSize: Int
-    let handler: Handler
+    let handler: BatchHandler
+    /// Whether `handler` takes whole batches (else it was given one event at a time).
+    let batched: Bool
     let logger: Logger
     let mode: Mode
     private let isLeader = Atomic<Bool>(false)
@@ -64,7 +69,32 @@ public final class EventConsumer: Service, Sendable {
         self.listenURL = listenURL
         self.pollInterval = pollInterval
         self.batchSize = batchSize
-        self.handler = handler
+        self.handler = { events in for event in events { try await handler(event) } }
+        self.batched = false
+        var logger = logger
+        logger[metadataKey: "consumer"] = "\(name)"
+        self.logger = logger
+    }
+
+    /// A consumer whose handler takes each batch at once (up to `batchSize` events).
+    public init(
+        name: String,
+        reader: Database,
+        listenURL: DatabaseURL,
+        pollInterval: Duration = .seconds(5),
+        batchSize: Int = 200,
+        mode: Mode = .durable,
+        logger: Logger,
+        batchHandler: @escaping BatchHandler
+    ) {
+        self.name = name
+        self.mode = mode
+        self.reader = reader
+        self.listenURL = listenURL
+        self.pollInterval = pollInterval
+        self.batchSize = batchSize
+        self.handler = batchHandler
+        self.batched = true
         var logger = logger
         logger[metadataKey: "consumer"] = "\(name)"
         self.logger = logger
@@ -141,10 +171,16 @@ public final class EventConsumer: Service, Sendable {
             var position = try await loadCursor()
             while !Task.isCancelled {
                 let batch = try await fetch(after: position)
-                for event in batch {
-                    await deliver(event)
+                if batched {
+                    if !batch.isEmpty { await deliver(batch) }
                     if Task.isCancelled { break }
-                    position = event.position
+                    position = batch.last?.position ?? position
+                } else {
+                    for event in batch {
+                        await deliver([event])
+                        if Task.isCancelled { break }
+                        position = event.position
+                    }
                 }
                 try await saveCursor(position)
                 if batch.count < batchSize { return }
@@ -157,16 +193,19 @@ public final class EventConsumer: Service, Sendable {
     }
 
     /// Calls the handler until it succeeds (or the consumer stops): nothing is skipped.
-    private func deliver(_ event: StoredEvent) async {
+    private func deliver(_ events: [StoredEvent]) async {
         var backoff = Backoff()
         while !Task.isCancelled {
             do {
-                try await handler(event)
+                try await handler(events)
                 return
             } catch {
                 logger.error(
                     "event handler failed; retrying",
-                    metadata: ["event_id": "\(event.id)", "event_type": "\(event.type)", "error": "\(String(reflecting: error))"]
+                    metadata: [
+                        "event_id": "\(events[0].id)", "event_type": "\(events[0].type)", "events": "\(events.count)",
+                        "error": "\(String(reflecting: error))",
+                    ]
                 )
                 try? await Task.sleep(for: backoff.next())
             }

@@ -20,17 +20,20 @@ struct ClaimedDelivery: Sendable {
 
 /// The delivery rows' SQL: creating, claiming and recording (the dispatcher's and the routes').
 extension TenantTransaction {
-    /// One delivery per enabled endpoint subscribed to the event's type, created after the
+    /// One delivery per enabled endpoint subscribed to each event's type, created after the
     /// endpoint was (a new endpoint is not sent the past). Idempotent per event and endpoint.
+    /// One statement for the whole batch (the events as arrays).
     @discardableResult
-    func createDeliveries(for event: StoredEvent, webhook: UUID? = nil, includeDisabled: Bool = false) async throws -> Int {
-        let body = WebhookBody.make(type: event.type, timestamp: event.createdAt, data: event.payload)
+    func createDeliveries(for events: [StoredEvent]) async throws -> Int {
+        guard !events.isEmpty else { return 0 }
+        let bodies = events.map { WebhookBody.make(type: $0.type, timestamp: $0.createdAt, data: $0.payload) }
         let rows = try await query("""
             INSERT INTO accounts.webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type, body, next_attempt_at)
-            SELECT w.tenant_id, gen_random_uuid(), w.id, \(event.id), \(event.type), \(body), now()
-            FROM accounts.webhooks w
-            WHERE (w.enabled OR \(includeDisabled)) AND \(event.type) = ANY (w.event_types) AND w.created_at <= \(event.createdAt)
-              AND (\(webhook)::uuid IS NULL OR w.id = \(webhook))
+            SELECT w.tenant_id, gen_random_uuid(), w.id, e.id, e.type, e.body, now()
+            FROM unnest(\(events.map(\.id))::bigint[], \(events.map(\.type))::text[], \(bodies)::text[], \(events.map(\.createdAt))::timestamptz[])
+                AS e (id, type, body, created_at)
+            JOIN accounts.webhooks w ON w.enabled AND e.type = ANY (w.event_types) AND w.created_at <= e.created_at
+            ORDER BY e.id
             ON CONFLICT (tenant_id, webhook_id, event_id) DO NOTHING
             RETURNING 1
             """)
