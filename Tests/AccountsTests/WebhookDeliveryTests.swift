@@ -7,7 +7,7 @@ import Testing
 
 /// Webhook delivery end to end: real outbox events (or test messages), the real dispatcher, a
 /// real HTTP receiver on 127.0.0.1. The schedule is the tests' short one (TestEnvironment):
-/// five attempts 0.1 s apart, a 3 s timeout. Nothing here measures time; waits are bounds.
+/// five attempts 0.1 s apart, a 10 s timeout. Nothing here measures time; waits are bounds.
 @Suite struct WebhookDeliveryTests {
     struct Hook {
         let id: String
@@ -101,14 +101,14 @@ import Testing
         try await withWebhookReceiver { base, receiver in
             try await AccountsHarness.run { h in
                 let tenant = try await h.createTenant()
-                await receiver.script("/slow", [.init(.ok, delay: .seconds(6))])
+                await receiver.script("/slow", [.init(.ok, delay: .seconds(12))])
                 let hook = try await webhook(h, tenant, url: base + "/slow")
                 let shown = try await finished(h, tenant, hook, try await test(h, tenant, hook))
                 #expect(shown.string("status") == "succeeded")
                 let first = try #require(attempts(shown).first)
                 #expect(first["status_code"] == nil)
                 #expect(first["succeeded"] as? Bool == false)
-                #expect((first["error"] as? String)?.contains("no answer within 3 s") == true)
+                #expect((first["error"] as? String)?.contains("no answer within 10 s") == true)
                 #expect(attempts(shown).count == 2)
             }
         }
@@ -286,7 +286,7 @@ import Testing
         try await withWebhookReceiver { base, receiver in
             try await AccountsHarness.run { h in
                 let tenant = try await h.createTenant()
-                await receiver.script("/hanging", Array(repeating: .init(.ok, delay: .seconds(5)), count: 6))
+                await receiver.script("/hanging", Array(repeating: .init(.ok, delay: .seconds(12)), count: 6))
                 let hanging = try await webhook(h, tenant, url: base + "/hanging")
                 let otherTenant = try await h.createTenant()
                 let fast = try await webhook(h, otherTenant, url: base + "/fast")
