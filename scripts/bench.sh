@@ -208,3 +208,6 @@ echo "routing_assign_seconds=$(routing_value routing_assign_seconds)"
 echo "routing_socket_latency_p99_ms=$(routing_value routing_socket_latency_p99_ms)"
 echo "routing_message_post_per_second=$ingest_kefu"
 echo "routing_message_pgbench_per_second=$ingest_pg"
+
+# --- Webhooks: deliveries to a local receiver against a bare client, and the lag at 200 events/s
+"$ROOT/scripts/bench-webhooks.sh"

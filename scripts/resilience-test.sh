@@ -22,6 +22,11 @@ export KEFU_E2E_ROUTING_PORT="${KEFU_RESILIENCE_ROUTING_PORT:-18193}" KEFU_E2E_R
 export KEFU_ACCOUNTS_LOG="$WORK/accounts.log"
 export KEFU_BIN="$(swift build --show-bin-path)"
 export KEFU_PSQL="$(pg_bin)/psql"
+# The webhook receiver listens on 127.0.0.1; one second between attempts, so that the kill lands
+# while deliveries wait for their next one.
+export KEFU_WEBHOOK_ALLOW_PRIVATE=1 KEFU_WEBHOOK_RETRY_SCHEDULE="0,1,1,1,1,1,1,1" KEFU_WEBHOOK_TIMEOUT_SECONDS=5
+# The receiver verifies deliveries with the library partners use.
+python3 -c 'import standardwebhooks' 2>/dev/null || { log "installing standardwebhooks (PyPI)"; PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --user --no-warn-script-location standardwebhooks; }
 export KEFU_RESTART_POSTGRES="source '$ROOT/scripts/lib.sh'; cluster_restart '$CLUSTER'"
 python3 scripts/resilience.py
 python3 scripts/routing-e2e.py

@@ -9,9 +9,14 @@ it last, through resilience-test.sh, which sets the environment):
    from its cursor and applies every one of them.
 3. A write acknowledged under an Idempotency-Key survives a kill of its service: the retry gets
    the stored answer and nothing is written twice.
-4. SIGTERM: a service stops cleanly (exit status 0).
+4. Webhooks: accounts SIGKILLed while deliveries wait between retries, then restarted: every
+   event reaches the partner's receiver under one webhook-id, accepted once, every request
+   verified by the `standardwebhooks` library partners use.
+5. SIGTERM: a service stops cleanly (exit status 0).
 """
 import concurrent.futures
+import http.server
+import json
 import importlib.util
 import os
 import signal
@@ -20,6 +25,8 @@ import sys
 import threading
 import time
 import uuid
+
+from standardwebhooks import Webhook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ["KEFU_BIN"]
@@ -172,6 +179,93 @@ def group_with(reception, token, members, timeout=60):
         fail(f"reception never learned of {len(members)} employees: {answers[-1]}")
 
 
+class Receiver:
+    """A partner's webhook endpoint: verifies every request with `standardwebhooks` and answers
+    500 to the first `failures` requests of each message (so they wait between retries), 200
+    after."""
+
+    def __init__(self, failures):
+        self.failures, self.secret = failures, None
+        self.lock = threading.Lock()
+        self.requests = {}   # webhook-id -> [status answered, …]
+        self.bodies = {}     # webhook-id -> payload
+        self.unverified = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    payload = Webhook(receiver.secret).verify(body, headers)
+                except Exception as error:  # any failed verification is a test failure
+                    with receiver.lock:
+                        receiver.unverified.append(repr(error))
+                    payload = None
+                with receiver.lock:
+                    answers = receiver.requests.setdefault(headers.get("webhook-id"), [])
+                    status = 500 if len(answers) < receiver.failures else 200
+                    answers.append(status)
+                    receiver.bodies[headers.get("webhook-id")] = payload
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/kefu"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def snapshot(self):
+        with self.lock:
+            return {key: list(value) for key, value in self.requests.items()}, dict(self.bodies), list(self.unverified)
+
+
+def webhooks_survive_a_kill(accounts, token):
+    """Ten employee.created deliveries, each failing twice first (the schedule is 1 s between
+    attempts, resilience-test.sh); accounts is killed once some have failed and none has yet
+    been accepted, and restarted."""
+    receiver = Receiver(failures=2)
+    status, hook = call("POST", accounts.base, "/v1/webhooks", token, {"url": receiver.url, "event_types": ["employee.created"]})
+    if status != 201:
+        fail(f"creating the webhook failed: {status} {hook}")
+    receiver.secret = hook["secret"]
+    created = [create_employee(accounts, token) for _ in range(10)]
+    if not eventually(lambda: any(receiver.snapshot()[0].values()), 30):
+        fail("no delivery reached the receiver")
+    if accounts.kill() != -signal.SIGKILL:
+        fail("accounts did not die of SIGKILL")
+    requests, _, _ = receiver.snapshot()
+    step(f"killed with {sum(len(a) for a in requests.values())} attempt(s) made, "
+         f"{sum(200 in a for a in requests.values())} accepted")
+    accounts.start()
+    ids = {e["account"]: e["id"] for e in list_all(accounts, "/v1/employees", token)}
+    wanted = {ids[account] for account in created}
+
+    def delivered():
+        requests, bodies, _ = receiver.snapshot()
+        accepted = {bodies[key]["data"]["employee"]["employee_id"] for key, answers in requests.items() if 200 in answers and bodies.get(key)}
+        return wanted <= accepted
+    # A delivery whose attempt was cut by the kill is sent again when its lease ends (timeout + 30 s).
+    if not eventually(delivered, 120):
+        fail(f"not every event was delivered: {receiver.snapshot()[0]}")
+    requests, bodies, unverified = receiver.snapshot()
+    if unverified:
+        fail(f"deliveries failed standardwebhooks verification: {unverified[:3]}")
+    per_employee = {}
+    for key, payload in bodies.items():
+        if payload and payload["type"] == "employee.created":
+            per_employee.setdefault(payload["data"]["employee"]["employee_id"], set()).add(key)
+    doubled = {e: keys for e, keys in per_employee.items() if e in wanted and len(keys) != 1}
+    if doubled:
+        fail(f"events delivered under more than one webhook-id: {doubled}")
+    accepted_twice = {key: answers for key, answers in requests.items() if answers.count(200) > 1}
+    if accepted_twice:
+        fail(f"messages accepted more than once: {accepted_twice}")
+    step(f"all 10 delivered once each ({sum(len(a) for a in requests.values())} verified requests)")
+
+
 def main():
     accounts = Service("accounts", os.environ["KEFU_ACCOUNTS_PORT"])
     reception = Service("reception", os.environ["KEFU_RECEPTION_PORT"])
@@ -240,6 +334,9 @@ def run(accounts, reception):
     if len([m for m in list_all(reception, "/v1/materials", token) if m["title"] == body["title"]]) != 1:
         fail("the retry wrote a second material")
     step("the retry got the stored answer; one material")
+
+    print("resilience: webhook deliveries survive a kill of accounts mid-schedule", flush=True)
+    webhooks_survive_a_kill(accounts, token)
 
     print("resilience: SIGTERM stops a service cleanly", flush=True)
     for service in (reception, accounts):

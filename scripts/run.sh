@@ -19,6 +19,8 @@ export KEFU_DATA_DIR="$DATA_DIR"
 export KEFU_DATABASE_URL="${KEFU_DATABASE_URL:-postgres://kefu_app:kefu_app@127.0.0.1:$PG_PORT/kefu}"
 export KEFU_MIGRATION_DATABASE_URL="${KEFU_MIGRATION_DATABASE_URL:-postgres://kefu_owner:kefu_owner@127.0.0.1:$PG_PORT/kefu}"
 export KEFU_SCHEMA_DIR="${KEFU_SCHEMA_DIR:-$ROOT/schema}"
+# A developer points webhooks at a receiver on their own machine (off by default elsewhere).
+export KEFU_WEBHOOK_ALLOW_PRIVATE="${KEFU_WEBHOOK_ALLOW_PRIVATE:-1}"
 
 pg_bin >/dev/null
 if [ -z "$CLUSTER_ONLY" ]; then

@@ -17,7 +17,7 @@ import Testing
         var description: String { "\(method) \(path)" }
     }
 
-    /// `{employee}`, `{department}`, `{role}`, `{key}`, `{webhook}` are filled with one tenant's ids.
+    /// `{employee}`, `{department}`, `{role}`, `{key}`, `{webhook}`, `{delivery}` are filled with one tenant's ids.
     static let routes: [Route] = [
         Route(method: .get, path: "/v1/employees", body: nil, needsPermission: true),
         Route(method: .post, path: "/v1/employees", body: ["account": "x1", "password": "Secret123", "display_name": "X"], needsPermission: true),
@@ -54,6 +54,11 @@ import Testing
         Route(method: .patch, path: "/v1/webhooks/{webhook}", body: ["enabled": false], needsPermission: true),
         Route(method: .delete, path: "/v1/webhooks/{webhook}", body: nil, needsPermission: true),
         Route(method: .post, path: "/v1/webhooks/{webhook}/rotate-secret", body: nil, needsPermission: true),
+        Route(method: .get, path: "/v1/webhooks/{webhook}/deliveries", body: nil, needsPermission: true),
+        Route(method: .get, path: "/v1/webhooks/{webhook}/deliveries/{delivery}", body: nil, needsPermission: true),
+        Route(method: .post, path: "/v1/webhooks/{webhook}/deliveries/{delivery}/redeliver", body: nil, needsPermission: true),
+        Route(method: .post, path: "/v1/webhooks/{webhook}/test", body: nil, needsPermission: true),
+        Route(method: .post, path: "/v1/webhooks/{webhook}/replay", body: ["since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z"], needsPermission: true),
         Route(method: .get, path: "/v1/audit-log", body: nil, needsPermission: true),
         Route(method: .get, path: "/v1/permissions", body: nil, needsPermission: false),
         Route(method: .get, path: "/v1/me", body: nil, needsPermission: false),
@@ -88,9 +93,10 @@ import Testing
         let webhook = try await h.call(.post, "/v1/webhooks", token: tenant.adminToken, json: [
             "url": "https://a.example/h", "event_types": ["employee.created"],
         ])
+        let delivery = try await h.call(.post, "/v1/webhooks/\(webhook.string("id")!)/test", token: tenant.adminToken)
         return Ids(values: [
             "employee": employee.string("id")!, "department": department, "role": role.string("id")!,
-            "key": key.string("id")!, "webhook": webhook.string("id")!,
+            "key": key.string("id")!, "webhook": webhook.string("id")!, "delivery": delivery.string("id")!,
         ])
     }
 
@@ -175,6 +181,8 @@ import Testing
                 (.post, "/v1/api-keys", ["name": "k"], "permissions"),
                 (.post, "/v1/webhooks", ["url": "not a url", "event_types": ["employee.created"]], "url"),
                 (.patch, "/v1/webhooks/{webhook}", ["event_types": ["no.such"]], "event_types[0]"),
+                (.post, "/v1/webhooks/{webhook}/replay", ["until": "2026-01-02T00:00:00Z"], "since"),
+                (.post, "/v1/webhooks/{webhook}/replay", ["since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"], "until"),
                 (.post, "/v1/me/password", ["old_password": AccountsHarness.password], "new_password"),
                 (.post, "/v1/auth/login", ["tenant": tenant.slug, "account": "admin"], "password"),
                 (.post, "/v1/auth/mfa", ["tenant": tenant.slug, "challenge_id": "x", "code": "123456"], "challenge_id"),

@@ -39,11 +39,12 @@ actor Received {
     }
 
     func consumer(
-        _ name: String, reader: Database, tenant: TenantID, received: Received, pollInterval: Duration = .seconds(1)
+        _ name: String, reader: Database, tenant: TenantID, received: Received, pollInterval: Duration = .seconds(1),
+        mode: EventConsumer.Mode = .durable
     ) throws -> EventConsumer {
         EventConsumer(
             name: name, reader: reader, listenURL: try DatabaseURL(TestEnvironment.eventsDatabaseURL),
-            pollInterval: pollInterval, logger: TestEnvironment.logger
+            pollInterval: pollInterval, mode: mode, logger: TestEnvironment.logger
         ) { event in
             guard event.tenantID == tenant, event.type == Counted.eventType else { return }
             await received.add(try event.decode(Counted.self).number)
@@ -61,6 +62,66 @@ actor Received {
     }
 
     struct RolledBack: Error {}
+
+    /// A batch handler gets the events in delivery order, whole batches at a time; one that
+    /// fails gets the same batch again, so nothing is skipped.
+    @Test func aBatchHandlerGetsEveryEventAndItsFailedBatchAgain() async throws {
+        try await withDatabases { database, reader in
+            let tenant = TenantID()
+            let received = Received()
+            let failures = Received()
+            let name = "test-batch-\(UUID())"
+            // From now: a fresh durable consumer would otherwise read the whole test outbox three events at a time.
+            let consumer = EventConsumer(
+                name: name, reader: reader, listenURL: try DatabaseURL(TestEnvironment.eventsDatabaseURL),
+                pollInterval: .seconds(1), batchSize: 3, mode: .durableFromNow, logger: TestEnvironment.logger
+            ) { events in
+                let mine = try events.filter { $0.tenantID == tenant && $0.type == Counted.eventType }.map { try $0.decode(Counted.self).number }
+                if mine.contains(4), await failures.numbers.isEmpty {
+                    await failures.add(4)
+                    throw RolledBack()
+                }
+                for number in mine { await received.add(number) }
+            }
+            try await whileRunning(consumer) {
+                for _ in 0..<400 where try await reader.rows("SELECT 1 FROM kefu.event_cursors WHERE consumer = \(name)").isEmpty {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                for number in 1...7 {
+                    try await database.withTenant(tenant) { tx in _ = try await tx.publish(Counted(number: number)) }
+                }
+                #expect(await received.waitFor(Set(1...7)))
+            }
+            #expect(await received.numbers == Array(1...7), "in order, each once")
+            #expect(await failures.numbers == [4])
+        }
+    }
+
+    /// A `.durableFromNow` consumer's first start skips the past; after that it is durable:
+    /// what was published while it was stopped is delivered when it starts again.
+    @Test func aConsumerStartingFromNowSkipsThePastOnceOnly() async throws {
+        try await withDatabases { database, reader in
+            let tenant = TenantID()
+            let name = "test-now-\(UUID())"
+            try await database.withTenant(tenant) { tx in _ = try await tx.publish(Counted(number: 1)) }
+            let first = Received()
+            try await whileRunning(try consumer(name, reader: reader, tenant: tenant, received: first, mode: .durableFromNow)) {
+                // Once it has stored where it starts (publishing before that would race its start).
+                for _ in 0..<400 where try await reader.rows("SELECT 1 FROM kefu.event_cursors WHERE consumer = \(name)").isEmpty {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                try await database.withTenant(tenant) { tx in _ = try await tx.publish(Counted(number: 2)) }
+                #expect(await first.waitFor([2]))
+            }
+            #expect(await first.numbers == [2], "the event from before its first start is not delivered")
+            try await database.withTenant(tenant) { tx in _ = try await tx.publish(Counted(number: 3)) }
+            let second = Received()
+            try await whileRunning(try consumer(name, reader: reader, tenant: tenant, received: second, mode: .durableFromNow)) {
+                #expect(await second.waitFor([3]))
+            }
+            #expect(await second.numbers == [3])
+        }
+    }
 
     @Test func concurrentPublishersEveryCommittedEventOnceRolledBackNever() async throws {
         try await withDatabases(poolSize: 12) { database, reader in

@@ -51,6 +51,10 @@ struct Door: Sendable {
             reason: "sign-in names its tenant by slug before any tenant is set; it answers one exact slug with the id and status only"
         ),
         "accounts.platform_tenants(text,integer)": Door(roles: ["kefu_platform"], reason: "the platform operator lists every tenant"),
+        "accounts.due_webhook_deliveries(integer,integer)": Door(
+            roles: ["kefu_events"],
+            reason: "the webhook dispatcher finds due deliveries across tenants (tenant, delivery and endpoint ids only), then claims and sends each inside its tenant"
+        ),
         "routing.due_timers(integer)": Door(
             roles: ["kefu_events"], reason: "routing's timer worker finds due timers across tenants (tenant and timer ids only), then applies each inside its tenant"
         ),
@@ -179,6 +183,7 @@ struct Door: Sendable {
         let database = try DatabaseURL(TestEnvironment.migrationDatabaseURL).database
         #expect(held == [
             "kefu_events CONNECT \(database)",
+            "kefu_events EXECUTE accounts.due_webhook_deliveries(integer,integer)",
             "kefu_events EXECUTE kefu.events_position_since(timestamp with time zone)",
             "kefu_events EXECUTE kefu.events_since(xid8,bigint,integer)",
             "kefu_events EXECUTE routing.due_timers(integer)",
@@ -186,6 +191,7 @@ struct Door: Sendable {
             "kefu_events INSERT kefu.event_cursors",
             "kefu_events SELECT kefu.event_cursors",
             "kefu_events UPDATE kefu.event_cursors",
+            "kefu_events USAGE accounts",
             "kefu_events USAGE kefu",
             "kefu_events USAGE routing",
             "kefu_platform CONNECT \(database)",

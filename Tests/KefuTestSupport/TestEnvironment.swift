@@ -60,6 +60,15 @@ public enum TestEnvironment {
         // tests of the limits set their own.
         config.environment["KEFU_RATE_LIMIT_PER_ADDRESS"] = "1000000"
         config.environment["KEFU_RATE_LIMIT_PER_ACCOUNT"] = "1000000"
+        // Webhook receivers in tests listen on 127.0.0.1. Any test server's dispatcher may send any
+        // test's delivery, so every one runs with the same short schedule and timeout.
+        config.environment["KEFU_WEBHOOK_ALLOW_PRIVATE"] = "1"
+        config.environment["KEFU_WEBHOOK_RETRY_SCHEDULE"] = "0,0.1,0.1,0.1,0.1"
+        // Long enough that a loaded machine finishes a test's setup before a hanging attempt times out.
+        config.environment["KEFU_WEBHOOK_TIMEOUT_SECONDS"] = "10"
+        // Every test server polls the one test database: more often would load it for all the
+        // others (the server that creates a delivery is woken at once anyway).
+        config.environment["KEFU_WEBHOOK_POLL_MS"] = "500"
         return config
     }
 

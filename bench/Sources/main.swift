@@ -8,6 +8,10 @@
 //     every incoming conversation. Prints `rules_evaluation_microseconds=<mean>`.
 //   kefu-bench bcrypt --cost C --seconds S
 //     Verifies a cost-C bcrypt hash on every core, as a sign-in does. Prints `bcrypt_verifies_per_second=<rate>`.
+//   kefu-bench webhook-receiver --port P
+//     Answers every POST 204 (the receiver of the webhook bench, WebhookBench.swift).
+//   kefu-bench webhook-posts --url URL --count N --concurrency C
+//     N signed webhook POSTs from a bare HTTP client, C at a time. Prints `webhook_posts_per_second=`.
 //   kefu-bench seed-reception --url URL --database-url URL --private-key-file PEM
 //     Creates a tenant's reception configuration (20 channels, 50 widgets, 30 groups, 200 rules)
 //     through a running reception service (ReceptionSeed.swift). Prints `reception_tenant=`,
@@ -40,6 +44,22 @@ if command == "rules" {
 }
 if command == "bcrypt" {
     try await bcryptBenchmark(cost: UInt8(option("cost", "12")) ?? 12, seconds: Double(option("seconds", "10")) ?? 10)
+    exit(0)
+}
+if command == "webhook-receiver" {
+    try await webhookReceiver(port: Int(option("port", "18089")) ?? 18089)
+    exit(0)
+}
+if command == "webhook-posts" {
+    do {
+        try await webhookPosts(
+            url: option("url", "http://127.0.0.1:18089/hook"), count: Int(option("count", "2000")) ?? 2000,
+            concurrency: Int(option("concurrency", "4")) ?? 4
+        )
+    } catch {
+        FileHandle.standardError.write(Data("webhook-posts: \(error)\n".utf8))
+        exit(1)
+    }
     exit(0)
 }
 if command == "seed-reception" {

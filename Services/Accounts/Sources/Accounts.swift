@@ -21,6 +21,8 @@ public struct Accounts: Sendable {
     /// The platform role's pool (`kefu_platform`): the one cross-tenant listing of the platform
     /// routes; everything else goes through `database`, in one tenant.
     let platformDatabase: Database
+    /// Sends due webhook deliveries (a background service of every replica).
+    let webhookDispatcher: WebhookDispatcher
 
     public var database: Database { resources.database }
     public var logger: Logger { resources.logger }
@@ -40,6 +42,10 @@ public struct Accounts: Sendable {
             applicationName: "kefu-accounts-platform", logger: resources.logger
         )
         self.profiles = TenantCache(changes: resources.database.changes, capacity: 20_000, lifetime: .seconds(60))
+        self.webhookDispatcher = WebhookDispatcher(
+            database: resources.database, reader: resources.eventReader, secrets: secrets, settings: settings.webhooks,
+            logger: resources.logger
+        )
         self.rateLimiter = RateLimiter(database: resources.database, schema: "accounts")
         if let url = settings.smsWebhookURL {
             self.sms = WebhookSMSSender(url: url, logger: resources.logger)

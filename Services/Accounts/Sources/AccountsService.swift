@@ -27,15 +27,19 @@ public enum AccountsService: KefuServiceDefinition {
         RolesController(accounts: accounts).addRoutes(to: router)
         ApiKeysController(accounts: accounts).addRoutes(to: router)
         WebhooksController(accounts: accounts).addRoutes(to: router)
+        WebhookDeliveriesController(accounts: accounts).addRoutes(to: router)
         AuditLogController(accounts: accounts).addRoutes(to: router)
     }
 
     public static func backgroundServices(shared accounts: Accounts, resources: ServiceResources) async throws -> [any Service] {
         let feed = AuditFeed(database: resources.database)
+        let fanOut = WebhookFanOut(database: resources.database, dispatcher: accounts.webhookDispatcher)
         return [
             // The platform role's pool runs for as long as the routes using it (like the serving pool).
             accounts.platformDatabase.client,
             try resources.eventConsumer(name: "accounts.audit_log", handler: feed.handle),
-        ]
+            // Partners get what happens from now on: existing subscriptions are not sent the past.
+            try resources.eventConsumer(name: "accounts.webhooks", mode: .durableFromNow, batchHandler: fanOut.handle),
+        ] + (accounts.settings.webhooks.deliver ? [accounts.webhookDispatcher] : [])
     }
 }

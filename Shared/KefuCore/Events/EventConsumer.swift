@@ -22,10 +22,17 @@ import Synchronization
 /// with the serving pool, in the event's tenant (`withTenant(event.tenantID)`).
 public final class EventConsumer: Service, Sendable {
     public typealias Handler = @Sendable (StoredEvent) async throws -> Void
+    /// Handles a whole batch (in delivery order) or throws, and is then called again with it:
+    /// for handlers that write one transaction per batch rather than one per event.
+    public typealias BatchHandler = @Sendable ([StoredEvent]) async throws -> Void
 
     public enum Mode: Sendable {
         /// One delivering replica at a time, resuming from a durable cursor.
         case durable
+        /// The same, but its very first start begins at the end of the outbox rather than at the
+        /// beginning: for consumers acting on the world (webhooks to partners), for which past
+        /// events are history, not work.
+        case durableFromNow
         /// Every process, starting with the events of the last `replaying` interval.
         case everyProcess(replaying: Duration)
     }
@@ -37,7 +44,9 @@ public final class EventConsumer: Service, Sendable {
     let listenURL: DatabaseURL
     let pollInterval: Duration
     let batchSize: Int
-    let handler: Handler
+    let handler: BatchHandler
+    /// Whether `handler` takes whole batches (else it was given one event at a time).
+    let batched: Bool
     let logger: Logger
     let mode: Mode
     private let isLeader = Atomic<Bool>(false)
@@ -60,7 +69,32 @@ public final class EventConsumer: Service, Sendable {
         self.listenURL = listenURL
         self.pollInterval = pollInterval
         self.batchSize = batchSize
-        self.handler = handler
+        self.handler = { events in for event in events { try await handler(event) } }
+        self.batched = false
+        var logger = logger
+        logger[metadataKey: "consumer"] = "\(name)"
+        self.logger = logger
+    }
+
+    /// A consumer whose handler takes each batch at once (up to `batchSize` events).
+    public init(
+        name: String,
+        reader: Database,
+        listenURL: DatabaseURL,
+        pollInterval: Duration = .seconds(5),
+        batchSize: Int = 200,
+        mode: Mode = .durable,
+        logger: Logger,
+        batchHandler: @escaping BatchHandler
+    ) {
+        self.name = name
+        self.mode = mode
+        self.reader = reader
+        self.listenURL = listenURL
+        self.pollInterval = pollInterval
+        self.batchSize = batchSize
+        self.handler = batchHandler
+        self.batched = true
         var logger = logger
         logger[metadataKey: "consumer"] = "\(name)"
         self.logger = logger
@@ -121,7 +155,7 @@ public final class EventConsumer: Service, Sendable {
     }
 
     private func claimLeadership(_ connection: PostgresConnection) async throws -> Bool {
-        guard case .durable = mode else { return true }
+        if case .everyProcess = mode { return true }
         let rows = try await connection.query(
             "SELECT pg_try_advisory_lock(hashtextextended(\("kefu.consumer:" + name), 0))", logger: logger
         )
@@ -137,10 +171,16 @@ public final class EventConsumer: Service, Sendable {
             var position = try await loadCursor()
             while !Task.isCancelled {
                 let batch = try await fetch(after: position)
-                for event in batch {
-                    await deliver(event)
+                if batched {
+                    if !batch.isEmpty { await deliver(batch) }
                     if Task.isCancelled { break }
-                    position = event.position
+                    position = batch.last?.position ?? position
+                } else {
+                    for event in batch {
+                        await deliver([event])
+                        if Task.isCancelled { break }
+                        position = event.position
+                    }
                 }
                 try await saveCursor(position)
                 if batch.count < batchSize { return }
@@ -153,16 +193,19 @@ public final class EventConsumer: Service, Sendable {
     }
 
     /// Calls the handler until it succeeds (or the consumer stops): nothing is skipped.
-    private func deliver(_ event: StoredEvent) async {
+    private func deliver(_ events: [StoredEvent]) async {
         var backoff = Backoff()
         while !Task.isCancelled {
             do {
-                try await handler(event)
+                try await handler(events)
                 return
             } catch {
                 logger.error(
                     "event handler failed; retrying",
-                    metadata: ["event_id": "\(event.id)", "event_type": "\(event.type)", "error": "\(String(reflecting: error))"]
+                    metadata: [
+                        "event_id": "\(events[0].id)", "event_type": "\(events[0].type)", "events": "\(events.count)",
+                        "error": "\(String(reflecting: error))",
+                    ]
                 )
                 try? await Task.sleep(for: backoff.next())
             }
@@ -194,8 +237,17 @@ public final class EventConsumer: Service, Sendable {
             return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
         }
         let rows = try await reader.rows("SELECT last_txid::text, last_id FROM kefu.event_cursors WHERE consumer = \(name)")
-        guard let (txid, id) = try rows.first?.decode((String, Int64).self) else { return .start }
-        return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
+        if let (txid, id) = try rows.first?.decode((String, Int64).self) {
+            return EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
+        }
+        guard case .durableFromNow = mode else { return .start }
+        // First start: the newest position, stored at once so that a restart keeps it.
+        let newest = try await reader.rows("SELECT txid::text, id FROM kefu.events_position_since(now())")
+        guard let (txid, id) = try newest.first?.decode((String, Int64).self) else { return .start }
+        let position = EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
+        try await saveCursor(position)
+        logger.info("event consumer starts at the end of the outbox", metadata: ["position": "\(position)"])
+        return position
     }
 
     /// Only ever moves the cursor forward, so a replica that lost leadership mid-batch cannot

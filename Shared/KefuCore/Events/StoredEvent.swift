@@ -13,6 +13,15 @@ public struct StoredEvent: Sendable {
 
     public var id: Int64 { position.id }
 
+    /// Also for events a service reads back itself within its tenant (a webhook replay).
+    public init(position: EventPosition, tenantID: TenantID, type: String, payload: String, createdAt: Date) {
+        self.position = position
+        self.tenantID = tenantID
+        self.type = type
+        self.payload = payload
+        self.createdAt = createdAt
+    }
+
     /// Decodes the payload as `E`; the caller checks `type == E.eventType` first.
     public func decode<E: KefuEvent>(_: E.Type) throws -> E {
         try KefuJSON.decoder().decode(E.self, from: Data(payload.utf8))
@@ -26,6 +35,11 @@ public struct EventPosition: Sendable, Comparable, Hashable, CustomStringConvert
     public var id: Int64
 
     public static let start = EventPosition(transactionID: 0, id: 0)
+
+    public init(transactionID: UInt64, id: Int64) {
+        self.transactionID = transactionID
+        self.id = id
+    }
 
     public static func < (lhs: EventPosition, rhs: EventPosition) -> Bool {
         (lhs.transactionID, lhs.id) < (rhs.transactionID, rhs.id)

@@ -57,9 +57,9 @@ public final class MigrationState: Sendable {
     public func markDone() { done.store(true, ordering: .releasing) }
 }
 
-struct TimeoutError: Error {}
+public struct TimeoutError: Error {}
 
-func withTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+public func withTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {

@@ -60,6 +60,16 @@ public struct ServiceResources: Sendable {
         )
     }
 
+    /// The same, with a handler that takes each batch at once.
+    public func eventConsumer(
+        name: String, mode: EventConsumer.Mode = .durable, batchHandler: @escaping EventConsumer.BatchHandler
+    ) throws -> EventConsumer {
+        EventConsumer(
+            name: name, reader: eventReader, listenURL: try DatabaseURL(config.eventsDatabaseURL),
+            pollInterval: config.eventPollInterval, mode: mode, logger: logger, batchHandler: batchHandler
+        )
+    }
+
     /// Follows every event in this process: keeps `revocations` current, and moves
     /// `database.changes` for events other processes publish (every service runs one).
     func eventFollower() throws -> EventConsumer {

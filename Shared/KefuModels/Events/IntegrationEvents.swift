@@ -19,14 +19,27 @@ public struct ApiKeyCreated: KefuEvent {
     }
 }
 
-/// A webhook subscription was created, updated, deleted or had its secret rotated.
+/// A webhook subscription was created, updated, deleted or had its secret rotated, or an admin
+/// scheduled deliveries to it (a test message, a redelivery, a replay).
 public struct WebhookChanged: KefuEvent {
     public static let eventType = "webhook.changed"
-    public enum Action: String, Codable, Sendable { case created, updated, deleted, secretRotated = "secret_rotated" }
+    public enum Action: String, Codable, Sendable { case created, updated, deleted, secretRotated = "secret_rotated", deliveryScheduled = "delivery_scheduled" }
     @LowercaseUUID public var webhookId: UUID
     public let action: Action
     public init(webhookId: UUID, action: Action) {
         self.webhookId = webhookId
         self.action = action
+    }
+}
+
+/// Kefu disabled a webhook endpoint: it answered 410 Gone (`gone`), or every attempt failed for
+/// the configured period (`failing`, 5 days by default).
+public struct WebhookDisabled: KefuEvent {
+    public static let eventType = "webhook.disabled"
+    @LowercaseUUID public var webhookId: UUID
+    public let reason: String
+    public init(webhookId: UUID, reason: String) {
+        self.webhookId = webhookId
+        self.reason = reason
     }
 }

@@ -26,6 +26,8 @@ public struct AccountsSettings: Sendable {
     public var rateLimitPerAccount: Int
     /// Where one-time codes are POSTed (the tenant's SMS gateway); nil writes them to the log.
     public var smsWebhookURL: String?
+    /// Outbound webhook delivery: schedule, timeout, address guard.
+    public var webhooks: WebhookDeliverySettings
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         func number(_ name: String, _ fallback: Double) -> Double {
@@ -45,5 +47,6 @@ public struct AccountsSettings: Sendable {
         rateLimitPerAddress = Int(number("KEFU_RATE_LIMIT_PER_ADDRESS", 100))
         rateLimitPerAccount = Int(number("KEFU_RATE_LIMIT_PER_ACCOUNT", 10))
         smsWebhookURL = environment["KEFU_SMS_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        webhooks = WebhookDeliverySettings(environment: environment)
     }
 }

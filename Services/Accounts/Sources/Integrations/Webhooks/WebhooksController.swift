@@ -3,8 +3,8 @@ import Hummingbird
 import KefuCore
 import KefuModels
 
-/// `/v1/webhooks`: subscriptions (endpoint, event types, signing secret, enabled). Delivery is a
-/// later issue; the API and storage are here.
+/// `/v1/webhooks`: subscriptions (endpoint, event types, signing secret, enabled). Delivery
+/// (`WebhookDispatcher`) and its log (`WebhookDeliveriesController`) follow these rows.
 struct WebhooksController {
     let accounts: Accounts
 
@@ -24,6 +24,9 @@ struct WebhooksController {
         let eventTypes: [String]
         let enabled: Bool
         let description: String?
+        /// Why Kefu disabled it (`gone`: it answered 410; `failing`: every attempt failed for
+        /// days); null when enabled or disabled by an admin.
+        let disabledReason: String?
         let createdAt: Date
         let updatedAt: Date
         /// `whsec_…`: in the answers to create and rotate-secret only (Standard Webhooks format).
@@ -73,12 +76,25 @@ struct WebhooksController {
         return (url, description)
     }
 
-    static func newSecret() -> String { "whsec_" + Data(RandomToken.make().utf8).base64EncodedString() }
+    /// Standard Webhooks: `whsec_` + base64 of 32 random bytes (the HMAC key is those bytes).
+    static func newSecret() -> String { WebhookSecret.generate().text }
+
+    /// Refuses, as a 422 on `url`, an endpoint on a private, loopback or link-local address
+    /// (or a name resolving to one) unless the deployment allows them.
+    func checkAddress(_ url: String?) async throws {
+        guard let url else { return }
+        do {
+            try await OutboundAddressGuard(allowPrivate: accounts.settings.webhooks.allowPrivateAddresses).check(url)
+        } catch let refusal as OutboundAddressGuard.Refusal {
+            throw Problem.invalid("url", refusal.description, code: "address_not_allowed")
+        }
+    }
 
     @Sendable func create(request: Request, context: KefuRequestContext) async throws -> EditedResponse<WebhookView> {
         let principal = try context.requirePermission(.enterpriseWebhooks)
         let body = try await request.decode(as: WebhookRequest.self, context: context)
         let (url, description) = try validate(body, creating: true)
+        try await checkAddress(url)
         let actor = AuditActor(context: context)
         let secret = Self.newSecret()
         let sealed = try accounts.secrets.seal(secret)
@@ -120,6 +136,7 @@ struct WebhooksController {
         let id = try context.parameters.uuid(what: "webhook")
         let body = try await request.decode(as: WebhookRequest.self, context: context)
         let (url, description) = try validate(body, creating: false)
+        try await checkAddress(url)
         let actor = AuditActor(context: context)
         return try await accounts.database.withTenant(principal.tenantID) { tx in
             guard let before = try await tx.webhooks(id: id).first else { throw Problem.notFound("webhook") }
@@ -127,7 +144,10 @@ struct WebhooksController {
                 UPDATE accounts.webhooks SET url = \(url ?? before.url),
                     event_types = \(body.eventTypes.map { Array(Set($0)).sorted() } ?? before.eventTypes),
                     enabled = \(body.enabled ?? before.enabled),
-                    description = \(body.description.isPresent ? description : before.description), updated_at = now()
+                    description = \(body.description.isPresent ? description : before.description), updated_at = now(),
+                    -- Enabling again starts a new run: Kefu's reason and the failure run are over.
+                    disabled_reason = CASE WHEN \(body.enabled == true) THEN NULL ELSE disabled_reason END,
+                    failing_since = CASE WHEN \(body.enabled == true) THEN NULL ELSE failing_since END
                 WHERE id = \(id)
                 """)
             let after = try await tx.webhooks(id: id)[0]
@@ -158,7 +178,13 @@ struct WebhooksController {
         let sealed = try accounts.secrets.seal(secret)
         var view = try await accounts.database.withTenant(principal.tenantID) { tx in
             guard try await tx.webhooks(id: id).first != nil else { throw Problem.notFound("webhook") }
-            try await tx.query("UPDATE accounts.webhooks SET sealed_secret = \(sealed), updated_at = now() WHERE id = \(id)")
+            // The old secret keeps signing beside the new one for 24 hours, so the receiver can
+            // switch without refusing deliveries in between.
+            try await tx.query("""
+                UPDATE accounts.webhooks SET previous_sealed_secret = sealed_secret, previous_secret_until = now() + interval '24 hours',
+                    sealed_secret = \(sealed), updated_at = now()
+                WHERE id = \(id)
+                """)
             try await tx.publish(WebhookChanged(webhookId: id, action: .secretRotated))
             try await tx.audit(actor, action: "webhook.secret_rotated", targetType: "webhook", targetID: id.uuidString.lowercased())
             return try await tx.webhooks(id: id)[0]
@@ -171,13 +197,15 @@ struct WebhooksController {
 extension TenantTransaction {
     func webhooks(id: UUID? = nil, createdAfter: Date = .distantPast, limit: Int = 1000) async throws -> [WebhooksController.WebhookView] {
         let rows = try await query("""
-            SELECT id, url, event_types, enabled, description, created_at, updated_at FROM accounts.webhooks
+            SELECT id, url, event_types, enabled, description, disabled_reason, created_at, updated_at FROM accounts.webhooks
             WHERE (\(id)::uuid IS NULL OR id = \(id)) AND created_at > \(createdAfter)
             ORDER BY created_at LIMIT \(limit)
             """)
         var views: [WebhooksController.WebhookView] = []
-        for try await r in rows.decode((UUID, String, [String], Bool, String?, Date, Date).self) {
-            views.append(.init(id: r.0, url: r.1, eventTypes: r.2, enabled: r.3, description: r.4, createdAt: r.5, updatedAt: r.6))
+        for try await r in rows.decode((UUID, String, [String], Bool, String?, String?, Date, Date).self) {
+            views.append(.init(
+                id: r.0, url: r.1, eventTypes: r.2, enabled: r.3, description: r.4, disabledReason: r.5, createdAt: r.6, updatedAt: r.7
+            ))
         }
         return views
     }
