@@ -1,11 +1,26 @@
 import Foundation
 import Hummingbird
 import KefuCore
+import KefuModels
+import ServiceLifecycle
 
-/// The customers service: see DOMAIN.md. Routes are added here as the service grows.
+/// The customers service (DOMAIN.md §4): the customer library and its contacts, identities,
+/// ownership and pools, custom fields. Contacts come from routing's visitor and conversation
+/// events; owners follow accounts' handovers; owners go back to routing as `customer.owner_changed`.
 public enum CustomersService: KefuServiceDefinition {
     public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
     public static let name = ServiceName.customers
 
-    public static func addRoutes(to router: Router<KefuRequestContext>, shared: ServiceResources) async throws {}
+    public static func addRoutes(to router: Router<KefuRequestContext>, shared resources: ServiceResources) async throws {
+        CustomersController(database: resources.database).addRoutes(to: router)
+        OwnershipController(database: resources.database).addRoutes(to: router)
+        CustomFieldsController(database: resources.database).addRoutes(to: router)
+    }
+
+    public static func backgroundServices(shared: ServiceResources, resources: ServiceResources) async throws -> [any Service] {
+        [
+            try resources.eventConsumer(name: "customers.contacts", handler: ContactsFromRouting(database: resources.database).handle),
+            try resources.eventConsumer(name: "customers.employees", handler: EmployeesFromAccounts(database: resources.database).handle),
+        ]
+    }
 }

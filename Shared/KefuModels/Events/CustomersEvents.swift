@@ -1,0 +1,69 @@
+import Foundation
+
+// The customer library's events, in the outbox in the same transaction as the change. Routing
+// follows owners (`customer.owner_changed`, in RoutingEvents.swift, where routing agreed it) and
+// merges; reception follows fields (`customer_field.changed`, in ReceptionEvents.swift); analytics
+// and webhooks follow the rest.
+
+/// A customer or contact was created: by an agent or an import (`entered`), or as a contact from
+/// routing's visitor events.
+public struct CustomerCreated: KefuEvent {
+    public static let eventType = "customer.created"
+    @LowercaseUUID public var customerId: UUID
+    public let entered: Bool
+    public let by: EmployeeID?
+    public init(customerId: UUID, entered: Bool, by: EmployeeID?) {
+        self.customerId = customerId
+        self.entered = entered
+        self.by = by
+    }
+}
+
+/// Profile fields changed; `fields` names them as the API does (`name`, `phones`, `custom.<api_name>`…).
+public struct CustomerUpdated: KefuEvent {
+    public static let eventType = "customer.updated"
+    @LowercaseUUID public var customerId: UUID
+    public let fields: [String]
+    public let by: EmployeeID?
+    public init(customerId: UUID, fields: [String], by: EmployeeID?) {
+        self.customerId = customerId
+        self.fields = fields
+        self.by = by
+    }
+}
+
+/// A contact was added to the library (入库).
+public struct CustomerEntered: KefuEvent {
+    public static let eventType = "customer.entered"
+    @LowercaseUUID public var customerId: UUID
+    public let by: EmployeeID?
+    public init(customerId: UUID, by: EmployeeID?) {
+        self.customerId = customerId
+        self.by = by
+    }
+}
+
+/// What routing reported about a customer was applied: a conversation received or ended, a visit.
+public struct CustomerReceptionRecorded: KefuEvent {
+    public static let eventType = "customer.reception_recorded"
+    @LowercaseUUID public var customerId: UUID
+    public let receptionCount: Int
+    public let lastReceptionAt: Date?
+    public init(customerId: UUID, receptionCount: Int, lastReceptionAt: Date?) {
+        self.customerId = customerId
+        self.receptionCount = receptionCount
+        self.lastReceptionAt = lastReceptionAt
+    }
+}
+
+public struct CustomerDeleted: KefuEvent {
+    public static let eventType = "customer.deleted"
+    @LowercaseUUID public var customerId: UUID
+    public let visitorIds: [VisitorID]
+    public let by: EmployeeID?
+    public init(customerId: UUID, visitorIds: [VisitorID], by: EmployeeID?) {
+        self.customerId = customerId
+        self.visitorIds = visitorIds
+        self.by = by
+    }
+}
