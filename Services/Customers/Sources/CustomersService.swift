@@ -14,6 +14,7 @@ public enum CustomersService: KefuServiceDefinition {
     public static func addRoutes(to router: Router<KefuRequestContext>, shared resources: ServiceResources) async throws {
         CustomersController(database: resources.database).addRoutes(to: router)
         OwnershipController(database: resources.database).addRoutes(to: router)
+        MergeController(database: resources.database).addRoutes(to: router)
         CustomFieldsController(database: resources.database).addRoutes(to: router)
     }
 

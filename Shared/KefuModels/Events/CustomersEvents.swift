@@ -67,3 +67,25 @@ public struct CustomerDeleted: KefuEvent {
         self.by = by
     }
 }
+
+/// Customers were merged into `survivorId` (manually, or on a strong identifier): routing and
+/// analytics re-point their references from `mergedIds`. `visitorIds` are all the survivor's
+/// web visitors now.
+public struct CustomerMerged: KefuEvent {
+    public static let eventType = "customer.merged"
+    @LowercaseUUID public var mergeId: UUID
+    @LowercaseUUID public var survivorId: UUID
+    @LowercaseUUID public var mergedIds: [UUID]
+    /// `manual` or `identity`.
+    public let reason: String
+    public let visitorIds: [VisitorID]
+    public let by: EmployeeID?
+    public init(mergeId: UUID, survivorId: UUID, mergedIds: [UUID], reason: String, visitorIds: [VisitorID], by: EmployeeID?) {
+        self.mergeId = mergeId
+        self.survivorId = survivorId
+        self.mergedIds = mergedIds
+        self.reason = reason
+        self.visitorIds = visitorIds
+        self.by = by
+    }
+}

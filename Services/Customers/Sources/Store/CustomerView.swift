@@ -79,12 +79,21 @@ extension TenantTransaction {
         return views
     }
 
-    /// The customer if it exists in the tenant and within `reach`, else 404.
+    /// The customer if it exists in the tenant and within `reach`, else 404 — or 410 with
+    /// `merged_into` for an id merged into a customer the caller reaches.
     func customer(_ id: UUID, reach: CustomerReach) async throws -> CustomerView {
-        guard let view = try await customers(where: "c.id = \(id) AND \(reach: reach)").first else {
-            throw Problem.notFound("customer")
-        }
-        return view
+        if let view = try await customers(where: "c.id = \(id) AND \(reach: reach)").first { return view }
+        let survivors = try await query("""
+            SELECT m.survivor_id FROM customers.merged_ids m JOIN customers.customers c ON c.tenant_id = m.tenant_id AND c.id = m.survivor_id
+            WHERE m.merged_id = \(id) AND \(reach: reach)
+            """).decode(UUID.self).reduce(into: [UUID]()) { $0.append($1) }
+        if let survivor = survivors.first { throw Self.merged(into: survivor) }
+        throw Problem.notFound("customer")
+    }
+
+    static func merged(into survivor: UUID) -> Problem {
+        Problem(.gone, code: "merged", detail: "This customer was merged into another: use merged_into.",
+                extensions: ["merged_into": survivor.uuidString.lowercased()])
     }
 
     func identities(of customers: [UUID]) async throws -> [UUID: [CustomerView.Identity]] {

@@ -7,6 +7,10 @@ enum Identities {
     /// Kinds whose external id only means something within a channel: an openid within its
     /// official account, a partner id within its partner channel.
     static let perChannel: Set<String> = ["wechat_openid", "partner"]
+    /// Identifiers that name one person whatever the channel: the same unionid or phone on two
+    /// customers means one person, and they merge. Every other kind may differ per channel or be
+    /// shared (a family's QQ), so a clash there is refused, never merged by guesswork.
+    static let strong: Set<String> = ["wechat_unionid", "phone"]
     static let kinds: Set<String> = ["web_visitor", "wechat_openid", "wechat_unionid", "qq", "phone", "email", "partner"]
 
     /// Validates identities given in a request: the kind known, a channel exactly where the kind
