@@ -16,6 +16,7 @@ public enum CustomersService: KefuServiceDefinition {
         OwnershipController(database: resources.database).addRoutes(to: router)
         MergeController(database: resources.database).addRoutes(to: router)
         CustomFieldsController(database: resources.database).addRoutes(to: router)
+        ViewsController(database: resources.database).addRoutes(to: router)
     }
 
     public static func backgroundServices(shared: ServiceResources, resources: ServiceResources) async throws -> [any Service] {

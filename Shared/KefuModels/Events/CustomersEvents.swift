@@ -89,3 +89,15 @@ public struct CustomerMerged: KefuEvent {
         self.by = by
     }
 }
+
+/// A custom customer view was created, changed or deleted.
+public struct CustomerViewChanged: KefuEvent {
+    public static let eventType = "customer_view.changed"
+    @LowercaseUUID public var viewId: UUID
+    /// False when the view was deleted.
+    public let exists: Bool
+    public init(viewId: UUID, exists: Bool) {
+        self.viewId = viewId
+        self.exists = exists
+    }
+}

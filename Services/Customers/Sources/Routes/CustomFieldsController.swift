@@ -130,7 +130,7 @@ struct CustomFieldsController {
             }
             if body.type.isPresent, body.type.value != before.type { v.add("type", "cannot change: stored values have it", code: "immutable") }
             if case .null = body.displayName { v.add("display_name", "cannot be cleared", code: "required") }
-            let displayName = v.text(body.displayName.value, "display_name", length: 1...30, optional: true) ?? before.displayName
+            let displayName = v.text(body.displayName.value, "display_name", length: 1...30, optional: body.displayName.value == nil) ?? before.displayName
             let choices = body.choices.isPresent ? Self.checkChoices(body.choices.value, type: before.type, &v) : before.choices
             try v.throwIfInvalid()
             try await tx.query("""

@@ -108,11 +108,12 @@ struct Profile: Sendable {
     static let followUpStatuses: Set<String> = ["to_follow_up", "in_progress", "done"]
     static let funnelStages: Set<String> = ["initial_contact", "interested", "order_submitted", "deal_closed"]
 
-    /// Applies `input` over `self`, recording every invalid field in `v`. Custom field values are
-    /// checked against the tenant's definitions afterwards (`CustomFieldRules`).
+    /// Applies `input` over `self`, recording every invalid field in `v`. An empty string clears an
+    /// optional text field, as null does; the name cannot be cleared. Custom field values are
+    /// checked against the tenant's definitions afterwards (`customValues`).
     mutating func apply(_ input: ProfileInput, _ v: inout Validation) {
         if case .null = input.name { v.add("name", "cannot be cleared", code: "required") }
-        if input.name.isPresent { name = v.text(input.name.value, "name", length: 1...100, optional: true) ?? name }
+        if let given = input.name.value { name = v.text(given, "name", length: 1...100) ?? name }
         func text(_ field: PatchField<String>, _ key: String, _ limit: Int, _ current: String?) -> String? {
             guard field.isPresent else { return current }
             return v.text(field.value, key, length: 1...limit, optional: true)

@@ -12,6 +12,7 @@ struct CustomersController {
 
     func addRoutes(to router: Router<KefuRequestContext>) {
         router.get("/v1/customers", use: list)
+        router.get("/v1/customers/count", use: count)
         router.post("/v1/customers", use: create)
         router.get("/v1/customers/{id}", use: show)
         router.patch("/v1/customers/{id}", use: update)
@@ -19,27 +20,68 @@ struct CustomersController {
         router.post("/v1/customers/{id}/enter", use: enter)
     }
 
-    /// Newest first, keyset-paged on (date added, id): a page never repeats or skips a row while
-    /// others are added. `?entered=true|false` keeps customers or contacts only.
+    /// A view's customers (`?view_id=`: a system view's name or a custom view's id; default all),
+    /// searched (`?q=`), in the view's sort or `?sort=`, keyset-paged on (sort time, id): a page
+    /// never repeats or skips a row while others are added. `?entered=true|false` keeps customers
+    /// or contacts only.
     @Sendable func list(request: Request, context: KefuRequestContext) async throws -> Page<CustomerView> {
         let principal = try context.requirePermission(.customersView)
         let page = try PageRequest(request: request)
-        let after = try page.cursor(as: TimeCursor.self)
-        let entered: Bool?
-        switch request.uri.queryParameters["entered"].map(String.init) {
-        case nil: entered = nil
-        case "true": entered = true
-        case "false": entered = false
+        var asked = try Self.listing(request)
+        asked.after = try page.cursor(as: TimeCursor.self)
+        let reach = CustomerReach.of(principal)
+        let (customers, key) = try await database.withTenant(principal.tenantID) { [asked] tx in
+            let (listing, fields) = try await tx.resolve(asked, employee: principal.employeeID)
+            let customers = try await tx.customers(
+                where: try listing.condition(reach: reach, employee: principal.employeeID, fields: fields, paging: true),
+                order: listing.sort.order, limit: page.limit + 1
+            )
+            return (customers, listing.sort.key)
+        }
+        return try page.page(from: customers) { TimeCursor(key.value(of: $0), $0.id) }
+    }
+
+    struct Count: ResponseEncodable, Sendable {
+        let count: Int
+    }
+
+    /// How many customers a list would hold (same parameters, no paging): counted apart, so that
+    /// pages never pay for it.
+    @Sendable func count(request: Request, context: KefuRequestContext) async throws -> Count {
+        let principal = try context.requirePermission(.customersView)
+        let asked = try Self.listing(request)
+        let reach = CustomerReach.of(principal)
+        return try await database.withTenant(principal.tenantID) { tx in
+            let (listing, fields) = try await tx.resolve(asked, employee: principal.employeeID)
+            var query = try listing.condition(reach: reach, employee: principal.employeeID, fields: fields, paging: false)
+            query.sql = "SELECT count(*)::int8 FROM customers.customers c WHERE " + query.sql
+            return Count(count: Int(try await tx.query(query).decode(Int64.self).reduce(0, +)))
+        }
+    }
+
+    /// The list parameters a request states itself (the view is resolved in the transaction).
+    static func listing(_ request: Request) throws -> CustomerListing {
+        let query = request.uri.queryParameters
+        var listing = CustomerListing()
+        switch query["entered"].map(String.init) {
+        case nil: break
+        case "true": listing.entered = true
+        case "false": listing.entered = false
         default: throw Problem.invalid("entered", "must be true or false")
         }
-        let reach = CustomerReach.of(principal)
-        let customers = try await database.withTenant(principal.tenantID) { tx in
-            try await tx.customers(where: """
-                \(reach: reach) AND (\(entered)::bool IS NULL OR c.entered = \(entered))
-                AND (\(after?.at)::int8 IS NULL OR ((extract(epoch FROM c.created_at) * 1000000)::int8, c.id) < (\(after?.at)::int8, \(after?.id)::uuid))
-                """, limit: page.limit + 1)
+        if let q = query["q"].map(String.init)?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
+            guard q.count <= 100 else { throw Problem.invalid("q", "must be at most 100 characters", code: "too_long") }
+            listing.search = q
         }
-        return try page.page(from: customers) { TimeCursor($0.createdAt, $0.id) }
+        if let sort = query["sort"].map(String.init) {
+            guard let parsed = CustomerSort(sort) else {
+                throw Problem.invalid("sort", "must be one of \(CustomerSort.allowed.joined(separator: ", "))", code: "invalid_choice")
+            }
+            listing.sort = parsed
+            listing.sortGiven = true
+        }
+        listing.viewID = query["view_id"].map(String.init)
+        return listing
     }
 
     @Sendable func show(request: Request, context: KefuRequestContext) async throws -> CustomerView {
@@ -167,5 +209,29 @@ extension TenantTransaction {
         var status: String?
         for try await value in rows.decode(String.self) { status = value }
         v.check(status == "active", field, "is not an active employee", code: "not_found")
+    }
+}
+
+extension TenantTransaction {
+    /// Applies `?view_id=` to the listing (its filter, and its sort unless `?sort=` was given) and
+    /// gives the fields conditions may test. An unknown or invisible view is a 422 on view_id.
+    func resolve(_ asked: CustomerListing, employee: EmployeeID?) async throws -> (CustomerListing, ViewFields) {
+        var listing = asked
+        let fields = ViewFields(customFields: try await customFields())
+        guard let raw = listing.viewID else { return (listing, fields) }
+        if let system = SystemView(rawValue: raw) {
+            listing.system = system
+        } else if let id = UUID(uuidString: raw) {
+            let view = try await referenced("view_id") { try await customerView(id, visibleTo: employee) }
+            listing.filter = view.filter ?? .none
+            if !listing.sortGiven, let sort = CustomerSort(view.sort) { listing.sort = sort }
+            // A field removed since the view was saved matches nothing rather than failing the list.
+            do { try listing.filter.check(against: fields) } catch {
+                throw Problem.conflict(code: "view_outdated", detail: "The view tests a field that no longer exists: edit it.")
+            }
+        } else {
+            throw Problem.invalid("view_id", "is neither a system view nor a view id", code: "not_found")
+        }
+        return (listing, fields)
     }
 }

@@ -9,12 +9,12 @@ extension TenantTransaction {
     func insertCustomer(_ id: UUID, _ profile: Profile, entered: Bool, owner: UUID?, team: UUID?) async throws {
         try await query("""
             INSERT INTO customers.customers (tenant_id, id, entered, entered_at, name, gender, age, birthday, education, region,
-                address, company, title, phones, emails, status, tags, remark, source, follow_up_status, funnel_stage, custom,
+                address, company, title, phones, search_phones, emails, status, tags, remark, source, follow_up_status, funnel_stage, custom,
                 owner_id, owner_team_id)
             VALUES (\(tenantID.uuid), \(id), \(entered), CASE WHEN \(entered) THEN now() END, \(profile.name), \(profile.gender),
                 \(profile.age), \(profile.birthday)::date, \(profile.education), \(profile.region), \(profile.address), \(profile.company),
-                \(profile.title), \(profile.phones), \(profile.emails), \(profile.status), \(profile.tags), \(profile.remark),
-                \(profile.source), \(profile.followUpStatus), \(profile.funnelStage), \(try Self.json(profile.custom))::jsonb,
+                \(profile.title), \(profile.phones), \(profile.phones.joined(separator: " ")), \(profile.emails), \(profile.status),
+                \(profile.tags), \(profile.remark), \(profile.source), \(profile.followUpStatus), \(profile.funnelStage), \(try Self.json(profile.custom))::jsonb,
                 \(owner), \(team))
             """)
     }
@@ -24,7 +24,7 @@ extension TenantTransaction {
             UPDATE customers.customers SET name = \(profile.name), gender = \(profile.gender), age = \(profile.age),
                 birthday = \(profile.birthday)::date, education = \(profile.education), region = \(profile.region),
                 address = \(profile.address), company = \(profile.company), title = \(profile.title), phones = \(profile.phones),
-                emails = \(profile.emails), status = \(profile.status), tags = \(profile.tags), remark = \(profile.remark),
+                search_phones = \(profile.phones.joined(separator: " ")), emails = \(profile.emails), status = \(profile.status), tags = \(profile.tags), remark = \(profile.remark),
                 source = \(profile.source), follow_up_status = \(profile.followUpStatus), funnel_stage = \(profile.funnelStage),
                 custom = \(try Self.json(profile.custom))::jsonb, updated_at = now()
             WHERE id = \(id)
