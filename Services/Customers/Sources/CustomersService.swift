@@ -15,6 +15,8 @@ public enum CustomersService: KefuServiceDefinition {
         CustomersController(database: resources.database).addRoutes(to: router)
         OwnershipController(database: resources.database).addRoutes(to: router)
         MergeController(database: resources.database).addRoutes(to: router)
+        FollowUpsController(database: resources.database).addRoutes(to: router)
+        PersonalMarksController(database: resources.database).addRoutes(to: router)
         CustomFieldsController(database: resources.database).addRoutes(to: router)
         ViewsController(database: resources.database).addRoutes(to: router)
     }

@@ -101,3 +101,35 @@ public struct CustomerViewChanged: KefuEvent {
         self.exists = exists
     }
 }
+
+/// A follow-up record (跟进记录) was written for a customer.
+public struct CustomerFollowedUp: KefuEvent {
+    public static let eventType = "customer.followed_up"
+    @LowercaseUUID public var customerId: UUID
+    @LowercaseUUID public var followUpId: UUID
+    public let authorId: EmployeeID?
+    public let at: Date
+    public init(customerId: UUID, followUpId: UUID, authorId: EmployeeID?, at: Date) {
+        self.customerId = customerId
+        self.followUpId = followUpId
+        self.authorId = authorId
+        self.at = at
+    }
+}
+
+/// An employee set or removed their private remark name or favourite for a customer. The name
+/// itself is not in the event: it is visible to its author only.
+public struct CustomerPersonalMarkChanged: KefuEvent {
+    public static let eventType = "customer.personal_mark_changed"
+    @LowercaseUUID public var customerId: UUID
+    public let employeeId: EmployeeID
+    /// `private_remark` or `favourite`.
+    public let mark: String
+    public let present: Bool
+    public init(customerId: UUID, employeeId: EmployeeID, mark: String, present: Bool) {
+        self.customerId = customerId
+        self.employeeId = employeeId
+        self.mark = mark
+        self.present = present
+    }
+}

@@ -41,6 +41,16 @@ struct ContactsFromRouting {
                     try await tx.publish(CustomerReceptionRecorded(customerId: customer, receptionCount: count, lastReceptionAt: last))
                 }
             }
+        case VisitorPageViewed.eventType:
+            let view = try event.decode(VisitorPageViewed.self)
+            try await database.withTenant(event.tenantID) { tx in
+                let customer = try await tx.contact(for: view.visitorId, attributes: [:])
+                try await tx.query("""
+                    INSERT INTO customers.page_views (tenant_id, id, customer_id, url, title, referrer, viewed_at)
+                    VALUES (\(tx.tenantID.uuid), \(Self.id(of: event)), \(customer), \(view.url), \(view.title), \(view.referrer), \(view.viewedAt))
+                    ON CONFLICT DO NOTHING
+                    """)
+            }
         case ConversationEnded.eventType:
             let ended = try event.decode(ConversationEnded.self)
             try await database.withTenant(event.tenantID) { tx in
@@ -51,6 +61,14 @@ struct ContactsFromRouting {
         default:
             return
         }
+    }
+}
+
+extension ContactsFromRouting {
+    /// A row id derived from the event's outbox id (unique across the outbox): a redelivered
+    /// event writes the same row, which is already there.
+    static func id(of event: StoredEvent) -> UUID {
+        UUID(uuidString: String(format: "00000000-0000-4000-8000-%012llx", UInt64(event.id)))!
     }
 }
 

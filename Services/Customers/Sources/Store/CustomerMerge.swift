@@ -85,6 +85,21 @@ extension TenantTransaction {
         let receptions = try await query("""
             UPDATE customers.receptions SET customer_id = \(survivor) WHERE customer_id = ANY(\(losers)::uuid[]) RETURNING conversation_id
             """).decode(UUID.self).reduce(0) { count, _ in count + 1 }
+        // Follow-ups and pages move; each employee's own remark and favourite on the survivor win.
+        try await query("UPDATE customers.follow_ups SET customer_id = \(survivor) WHERE customer_id = ANY(\(losers)::uuid[])")
+        try await query("UPDATE customers.page_views SET customer_id = \(survivor) WHERE customer_id = ANY(\(losers)::uuid[])")
+        try await query("""
+            INSERT INTO customers.private_remarks (tenant_id, customer_id, employee_id, name, updated_at)
+            SELECT DISTINCT ON (employee_id) tenant_id, \(survivor), employee_id, name, updated_at FROM customers.private_remarks
+            WHERE customer_id = ANY(\(losers)::uuid[]) ORDER BY employee_id, updated_at DESC
+            ON CONFLICT DO NOTHING
+            """)
+        try await query("""
+            INSERT INTO customers.favourites (tenant_id, customer_id, employee_id, created_at)
+            SELECT tenant_id, \(survivor), employee_id, min(created_at) FROM customers.favourites
+            WHERE customer_id = ANY(\(losers)::uuid[]) GROUP BY tenant_id, employee_id
+            ON CONFLICT DO NOTHING
+            """)
         try await updateProfile(survivor, profile)
         try await query("""
             UPDATE customers.customers c SET entered = c.entered OR l.entered, entered_at = coalesce(c.entered_at, l.entered_at),
