@@ -6,20 +6,29 @@ import HummingbirdTesting
 import KefuCore
 import KefuModels
 import KefuTestSupport
+import Reception
 import Testing
 
-/// The customers service under test (real Postgres, its event consumers running). Employees and
-/// routing's visitors are made the way accounts and routing make them: by publishing their events.
+/// The customers service under test the way it runs (real Postgres, its event consumers
+/// running), beside reception as a real HTTP server (the library reads groups' members from its
+/// snapshot). Employees and routing's visitors are made the way accounts and routing make them:
+/// by publishing their events.
 struct CustomersHarness: Sendable {
     let client: any TestClientProtocol
+    let reception: any TestClientProtocol
     let database: Database
 
     static func run(_ body: @escaping @Sendable (CustomersHarness) async throws -> Void) async throws {
-        let config = try await TestEnvironment.config(for: .customers)
-        let app = try await buildApplication(CustomersService.self, config: config, logger: TestEnvironment.logger)
+        let receptionConfig = try await TestEnvironment.config(for: .reception)
+        let receptionApp = try await buildApplication(ReceptionService.self, config: receptionConfig, logger: TestEnvironment.logger)
         try await TestEnvironment.withDatabase { database in
-            try await app.test(.router) { client in
-                try await body(CustomersHarness(client: client, database: database))
+            try await receptionApp.test(.live) { reception in
+                var config = try await TestEnvironment.config(for: .customers)
+                config.environment["KEFU_RECEPTION_URL"] = "http://127.0.0.1:\(reception.port!)"
+                let app = try await buildApplication(CustomersService.self, config: config, logger: TestEnvironment.logger)
+                try await app.test(.router) { client in
+                    try await body(CustomersHarness(client: client, reception: reception, database: database))
+                }
             }
         }
     }
@@ -71,11 +80,33 @@ struct CustomersHarness: Sendable {
         try await database.withTenant(tenant.id) { tx in try await tx.publish(event) }
     }
 
-    /// A new active employee of `tenant`, once the customer library has projected it.
+    /// A new active employee of `tenant`, once the customer library (and reception, for groups)
+    /// has projected it.
     func employee(in tenant: Tenant) async throws -> EmployeeID {
         let id = EmployeeID()
         try await publish(EmployeeCreated(employee: snapshot(id, status: "active")), in: tenant)
-        try #require(try await eventually { try await employeeStatus(id, in: tenant) == "active" }, "employee was not projected")
+        try #require(try await eventually {
+            let agents = try await TestEnvironment.ownerQuery(
+                "SELECT count(*)::int FROM reception.agents WHERE tenant_id = \(tenant.id.uuid) AND employee_id = \(id.uuid)", as: Int.self)
+            return try await employeeStatus(id, in: tenant) == "active" && agents == [1]
+        }, "employee was not projected")
+        return id
+    }
+
+    /// A reception group of `members`, once the customer library knows its members; its id.
+    func group(in tenant: Tenant, members: [EmployeeID]) async throws -> UUID {
+        let admin = try await TestKeys.shared.token(tenant: tenant.id, permissions: [.receptionGroups])
+        let reply = try await reception.call(.post, "/v1/groups", token: admin, json: [
+            "name": "G" + UUID().uuidString.prefix(6), "member_ids": members.map(\.description), "per_agent_limit": 3,
+            "queue": ["enabled": true, "max_length": 10, "max_wait_seconds": 300],
+        ])
+        try #require(reply.status == .created, "\(reply.text)")
+        let id = try #require(UUID(uuidString: reply.id ?? ""))
+        try #require(try await eventually {
+            try await TestEnvironment.ownerQuery(
+                "SELECT count(*)::int FROM customers.group_members WHERE tenant_id = \(tenant.id.uuid) AND group_id = \(id)", as: Int.self
+            ) == [members.count]
+        }, "the group's members did not reach the customer library")
         return id
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KefuCore
 import KefuModels
+import KefuReceptionClient
 import ServiceLifecycle
 
 /// The customers service (DOMAIN.md §4): the customer library and its contacts, identities,
@@ -25,6 +26,9 @@ public enum CustomersService: KefuServiceDefinition {
         [
             try resources.eventConsumer(name: "customers.contacts", handler: ContactsFromRouting(database: resources.database).handle),
             try resources.eventConsumer(name: "customers.employees", handler: EmployeesFromAccounts(database: resources.database).handle),
+            try resources.eventConsumer(name: "customers.groups", handler: GroupsFromReception(
+                database: resources.database, reception: ReceptionDirectory(resources: resources)
+            ).handle),
         ]
     }
 }

@@ -29,8 +29,8 @@ struct CustomersController {
         let page = try PageRequest(request: request)
         var asked = try Self.listing(request)
         asked.after = try page.cursor(as: TimeCursor.self)
-        let reach = CustomerReach.of(principal)
         let (customers, key) = try await database.withTenant(principal.tenantID) { [asked] tx in
+            let reach = try await tx.reach(of: principal)
             let (listing, fields) = try await tx.resolve(asked, employee: principal.employeeID)
             let customers = try await tx.customers(
                 where: try listing.condition(reach: reach, employee: principal.employeeID, fields: fields, paging: true),
@@ -50,8 +50,8 @@ struct CustomersController {
     @Sendable func count(request: Request, context: KefuRequestContext) async throws -> Count {
         let principal = try context.requirePermission(.customersView)
         let asked = try Self.listing(request)
-        let reach = CustomerReach.of(principal)
         return try await database.withTenant(principal.tenantID) { tx in
+            let reach = try await tx.reach(of: principal)
             let (listing, fields) = try await tx.resolve(asked, employee: principal.employeeID)
             var query = try listing.condition(reach: reach, employee: principal.employeeID, fields: fields, paging: false)
             query.sql = "SELECT count(*)::int8 FROM customers.customers c WHERE " + query.sql
@@ -88,7 +88,7 @@ struct CustomersController {
         let principal = try context.requirePermission(.customersView)
         let id = try context.parameters.uuid(what: "customer")
         return try await database.withTenant(principal.tenantID) { tx in
-            try await tx.customer(id, reach: .of(principal))
+            try await tx.customer(id, reach: try await tx.reach(of: principal))
         }
     }
 
@@ -133,7 +133,7 @@ struct CustomersController {
             try v.throwIfInvalid()
             try await tx.insertCustomer(id, profile, entered: true, owner: owner, team: body.ownerTeamId)
             for identity in identities { try await tx.addIdentity(identity, to: id) }
-            let view = try await referenced("owner_id") { try await tx.customer(id, reach: .of(principal)) }
+            let view = try await referenced("owner_id") { try await tx.customer(id, reach: try await tx.reach(of: principal)) }
             try await tx.publish(CustomerCreated(customerId: id, entered: true, by: principal.employeeID))
             if owner != nil || body.ownerTeamId != nil { try await tx.publishOwner(of: id) }
             return view
@@ -147,7 +147,8 @@ struct CustomersController {
         let id = try context.parameters.uuid(what: "customer")
         let input = try await request.decode(as: ProfileInput.self, context: context)
         return try await database.withTenant(principal.tenantID) { tx in
-            let before = try await tx.customer(id, reach: .of(principal))
+            let reach = try await tx.reach(of: principal)
+            let before = try await tx.customer(id, reach: reach)
             guard before.entered else { throw Self.notEntered }
             var v = Validation()
             var profile = Profile(before)
@@ -158,7 +159,7 @@ struct CustomersController {
             try v.throwIfInvalid()
             try await tx.updateProfile(id, profile)
             try await tx.publish(CustomerUpdated(customerId: id, fields: input.presentFields, by: principal.employeeID))
-            return try await tx.customer(id, reach: .of(principal))
+            return try await tx.customer(id, reach: reach)
         }
     }
 
@@ -166,7 +167,7 @@ struct CustomersController {
         let principal = try context.requirePermission(.customersDelete)
         let id = try context.parameters.uuid(what: "customer")
         try await database.withTenant(principal.tenantID) { tx in
-            let before = try await tx.customer(id, reach: .of(principal))
+            let before = try await tx.customer(id, reach: try await tx.reach(of: principal))
             let visitors = try await tx.visitorIDs(of: id)
             try await tx.query("DELETE FROM customers.customers WHERE id = \(id)")
             // Routing must stop sending these visitors to the former owner.
@@ -183,7 +184,7 @@ struct CustomersController {
         let principal = try context.requirePermission(.customersEdit)
         let id = try context.parameters.uuid(what: "customer")
         return try await database.withTenant(principal.tenantID) { tx in
-            let before = try await tx.customer(id, reach: .of(principal))
+            let before = try await tx.customer(id, reach: try await tx.reach(of: principal))
             guard !before.entered else {
                 throw Problem.conflict(code: "already_entered", detail: "The customer is already in the library.")
             }

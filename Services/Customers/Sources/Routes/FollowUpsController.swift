@@ -37,7 +37,7 @@ struct FollowUpsController {
         let page = try PageRequest(request: request)
         let after = try page.cursor(as: TimeCursor.self)
         let rows = try await database.withTenant(principal.tenantID) { tx in
-            _ = try await tx.customer(id, reach: .of(principal))
+            _ = try await tx.customer(id, reach: try await tx.reach(of: principal))
             return try await tx.followUps(of: id, after: after, limit: page.limit + 1)
         }
         return try page.page(from: rows) { TimeCursor($0.at, $0.id) }
@@ -53,7 +53,7 @@ struct FollowUpsController {
         try v.throwIfInvalid()
         let followUp = UUID()
         let view = try await database.withTenant(principal.tenantID) { tx in
-            let customer = try await tx.customer(id, reach: .of(principal))
+            let customer = try await tx.customer(id, reach: try await tx.reach(of: principal))
             guard customer.entered else { throw CustomersController.notEntered }
             let at = body.at ?? Date()
             try await tx.query("""
@@ -83,7 +83,7 @@ struct FollowUpsController {
         let page = try PageRequest(request: request)
         let after = try page.cursor(as: TimeCursor.self)
         let entries = try await database.withTenant(principal.tenantID) { tx in
-            _ = try await tx.customer(id, reach: .of(principal))
+            _ = try await tx.customer(id, reach: try await tx.reach(of: principal))
             let rows = try await tx.query("""
                 SELECT kind, id, at, details::text FROM (
                     SELECT 'page_viewed' AS kind, id, viewed_at AS at,

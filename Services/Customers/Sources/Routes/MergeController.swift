@@ -36,7 +36,7 @@ struct MergeController {
         }
         try v.throwIfInvalid()
         return try await database.withTenant(principal.tenantID) { tx in
-            try await tx.merge(body.from, into: id, reach: .of(principal), reason: "manual", by: principal.employeeID)
+            try await tx.merge(body.from, into: id, reach: try await tx.reach(of: principal), reason: "manual", by: principal.employeeID)
         }
     }
 
@@ -44,7 +44,7 @@ struct MergeController {
         let principal = try context.requirePermission(.customersView)
         let id = try context.parameters.uuid(what: "customer")
         return try await database.withTenant(principal.tenantID) { tx in
-            _ = try await tx.customer(id, reach: .of(principal))
+            _ = try await tx.customer(id, reach: try await tx.reach(of: principal))
             return Page(data: try await tx.merges(of: id), nextCursor: nil)
         }
     }
@@ -60,8 +60,8 @@ struct MergeController {
         let identity = Identities.check([input], &v).first
         try v.throwIfInvalid()
         guard let identity else { throw Problem.invalid("kind", "is required", code: "required") }
-        let reach = CustomerReach.of(principal)
         let view = try await database.withTenant(principal.tenantID) { tx in
+            let reach = try await tx.reach(of: principal)
             let target = try await tx.customer(id, reach: reach)
             guard target.entered else { throw CustomersController.notEntered }
             let holder = try await tx.query("""

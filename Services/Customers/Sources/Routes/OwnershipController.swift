@@ -24,8 +24,8 @@ struct OwnershipController {
             throw Problem(.forbidden, code: "employee_only", detail: "Only an employee can own customers; an API key cannot claim.")
         }
         let id = try context.parameters.uuid(what: "customer")
-        let reach = CustomerReach.of(principal)
         return try await database.withTenant(principal.tenantID) { tx in
+            let reach = try await tx.reach(of: principal)
             let claimed = try await tx.query("""
                 UPDATE customers.customers c SET owner_id = \(me.uuid), updated_at = now()
                 WHERE c.id = \(id) AND c.owner_id IS NULL AND (c.owner_team_id IS NULL OR c.owner_team_id = ANY(\(reach.groups)::uuid[]))
@@ -49,7 +49,7 @@ struct OwnershipController {
         let principal = try context.requirePermission(.customersEdit)
         let id = try context.parameters.uuid(what: "customer")
         return try await database.withTenant(principal.tenantID) { tx in
-            let before = try await tx.customer(id, reach: .of(principal))
+            let before = try await tx.customer(id, reach: try await tx.reach(of: principal))
             guard before.ownerId != nil else { throw Problem.conflict(code: "not_owned", detail: "The customer is already in a pool.") }
             try await tx.setOwners([id], owner: nil, team: before.ownerTeamId)
             return try await tx.customers(where: "c.id = \(id)")[0]
@@ -67,7 +67,7 @@ struct OwnershipController {
         let id = try context.parameters.uuid(what: "customer")
         let body = try await request.decode(as: OwnerRequest.self, context: context)
         return try await database.withTenant(principal.tenantID) { tx in
-            let before = try await tx.customer(id, reach: .of(principal))
+            let before = try await tx.customer(id, reach: try await tx.reach(of: principal))
             guard before.entered else { throw CustomersController.notEntered }
             var v = Validation()
             if let owner = body.ownerId { try await tx.checkOwner(owner, &v) }

@@ -43,7 +43,7 @@ struct PersonalMarksController {
         let me = try Self.employee(principal)
         let id = try context.parameters.uuid(what: "customer")
         return try await database.withTenant(principal.tenantID) { tx in
-            _ = try await tx.customer(id, reach: .of(principal))
+            _ = try await tx.customer(id, reach: try await tx.reach(of: principal))
             guard let remark = try await tx.privateRemark(of: id, by: me) else { throw Problem.notFound("private remark") }
             return remark
         }
@@ -58,7 +58,7 @@ struct PersonalMarksController {
         let name = v.text(body.name, "name", length: 1...50)
         try v.throwIfInvalid()
         return try await database.withTenant(principal.tenantID) { tx in
-            _ = try await tx.customer(id, reach: .of(principal))
+            _ = try await tx.customer(id, reach: try await tx.reach(of: principal))
             try await tx.query("""
                 INSERT INTO customers.private_remarks (tenant_id, customer_id, employee_id, name) VALUES (\(tx.tenantID.uuid), \(id), \(me.uuid), \(name!))
                 ON CONFLICT (tenant_id, customer_id, employee_id) DO UPDATE SET name = excluded.name, updated_at = now()
@@ -73,7 +73,7 @@ struct PersonalMarksController {
         let me = try Self.employee(principal)
         let id = try context.parameters.uuid(what: "customer")
         try await database.withTenant(principal.tenantID) { tx in
-            _ = try await tx.customer(id, reach: .of(principal))
+            _ = try await tx.customer(id, reach: try await tx.reach(of: principal))
             let removed = try await tx.query("""
                 DELETE FROM customers.private_remarks WHERE customer_id = \(id) AND employee_id = \(me.uuid) RETURNING customer_id
                 """).decode(UUID.self).reduce(0) { count, _ in count + 1 }
@@ -97,7 +97,7 @@ struct PersonalMarksController {
         let me = try Self.employee(principal)
         let id = try context.parameters.uuid(what: "customer")
         return try await database.withTenant(principal.tenantID) { tx in
-            _ = try await tx.customer(id, reach: .of(principal))
+            _ = try await tx.customer(id, reach: try await tx.reach(of: principal))
             if favourite {
                 try await tx.query("""
                     INSERT INTO customers.favourites (tenant_id, customer_id, employee_id) VALUES (\(tx.tenantID.uuid), \(id), \(me.uuid))

@@ -19,16 +19,31 @@ struct CustomerReach: Sendable {
     /// The caller's reception groups: the team pools they may claim from.
     let groups: [UUID]
 
-    /// Group membership is not projected yet (issue 12): until it is, "my groups" and "other
-    /// members of my groups" reach nobody's customers, so the scope errs on the closed side.
-    static func of(_ principal: Principal) -> CustomerReach {
+}
+
+extension TenantTransaction {
+    /// The caller's reach, with their groups and those groups' members as reception last said
+    /// (`customers.group_members`), read in this transaction.
+    func reach(of principal: Principal) async throws -> CustomerReach {
         let scopes = principal.dataScopes.customers
         let me = principal.employeeID
-        let groups: [UUID] = []
-        let members: [UUID] = []
+        var groups: [UUID] = []
+        var members: [UUID] = []
+        if let me {
+            let rows = try await query("""
+                SELECT mine.group_id, others.employee_id FROM customers.group_members mine
+                LEFT JOIN customers.group_members others ON others.tenant_id = mine.tenant_id AND others.group_id = mine.group_id
+                     AND others.employee_id <> mine.employee_id
+                WHERE mine.employee_id = \(me.uuid)
+                """)
+            for try await (group, member) in rows.decode((UUID, UUID?).self) {
+                if !groups.contains(group) { groups.append(group) }
+                if let member, !members.contains(member) { members.append(member) }
+            }
+        }
         var owners: [UUID] = []
         if scopes.contains(.mine), let me { owners.append(me.uuid) }
-        if scopes.contains(.myGroupsMembers) { owners += members.filter { $0 != me?.uuid } }
+        if scopes.contains(.myGroupsMembers) { owners += members }
         return CustomerReach(
             all: scopes.contains(.all), owners: owners, teams: scopes.contains(.myGroups) ? groups : [],
             companyPool: scopes.contains(.companyPool), employee: me, groups: groups
