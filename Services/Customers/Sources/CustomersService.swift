@@ -16,6 +16,7 @@ public enum CustomersService: KefuServiceDefinition {
         CustomersController(database: resources.database).addRoutes(to: router)
         OwnershipController(database: resources.database).addRoutes(to: router)
         MergeController(database: resources.database).addRoutes(to: router)
+        BatchController(database: resources.database).addRoutes(to: router)
         FollowUpsController(database: resources.database).addRoutes(to: router)
         PersonalMarksController(database: resources.database).addRoutes(to: router)
         CustomFieldsController(database: resources.database).addRoutes(to: router)

@@ -167,14 +167,7 @@ struct CustomersController {
         let principal = try context.requirePermission(.customersDelete)
         let id = try context.parameters.uuid(what: "customer")
         try await database.withTenant(principal.tenantID) { tx in
-            let before = try await tx.customer(id, reach: try await tx.reach(of: principal))
-            let visitors = try await tx.visitorIDs(of: id)
-            try await tx.query("DELETE FROM customers.customers WHERE id = \(id)")
-            // Routing must stop sending these visitors to the former owner.
-            if before.ownerId != nil || before.ownerTeamId != nil {
-                try await tx.publish(CustomerOwnerChanged(customerId: id, ownerId: nil, ownerTeamId: nil, visitorIds: visitors))
-            }
-            try await tx.publish(CustomerDeleted(customerId: id, visitorIds: visitors, by: principal.employeeID))
+            try await tx.deleteCustomer(try await tx.customer(id, reach: try await tx.reach(of: principal)), by: principal.employeeID)
         }
         return .noContent
     }

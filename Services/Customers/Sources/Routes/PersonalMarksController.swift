@@ -98,15 +98,7 @@ struct PersonalMarksController {
         let id = try context.parameters.uuid(what: "customer")
         return try await database.withTenant(principal.tenantID) { tx in
             _ = try await tx.customer(id, reach: try await tx.reach(of: principal))
-            if favourite {
-                try await tx.query("""
-                    INSERT INTO customers.favourites (tenant_id, customer_id, employee_id) VALUES (\(tx.tenantID.uuid), \(id), \(me.uuid))
-                    ON CONFLICT DO NOTHING
-                    """)
-            } else {
-                try await tx.query("DELETE FROM customers.favourites WHERE customer_id = \(id) AND employee_id = \(me.uuid)")
-            }
-            try await tx.publish(CustomerPersonalMarkChanged(customerId: id, employeeId: me, mark: "favourite", present: favourite))
+            try await tx.setFavourite(id, of: me, favourite)
             return FavouriteView(favourite: favourite)
         }
     }

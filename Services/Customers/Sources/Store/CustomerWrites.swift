@@ -64,6 +64,30 @@ extension TenantTransaction {
         }
     }
 
+    /// Deletes a customer with everything that hangs on it (identities, receptions, follow-ups …).
+    func deleteCustomer(_ before: CustomerView, by: EmployeeID?) async throws {
+        let visitors = try await visitorIDs(of: before.id)
+        try await query("DELETE FROM customers.customers WHERE id = \(before.id)")
+        // Routing must stop sending these visitors to the former owner.
+        if before.ownerId != nil || before.ownerTeamId != nil {
+            try await publish(CustomerOwnerChanged(customerId: before.id, ownerId: nil, ownerTeamId: nil, visitorIds: visitors))
+        }
+        try await publish(CustomerDeleted(customerId: before.id, visitorIds: visitors, by: by))
+    }
+
+    /// Marks or unmarks a customer as an employee's favourite (idempotent both ways).
+    func setFavourite(_ customer: UUID, of employee: EmployeeID, _ favourite: Bool) async throws {
+        if favourite {
+            try await query("""
+                INSERT INTO customers.favourites (tenant_id, customer_id, employee_id) VALUES (\(tenantID.uuid), \(customer), \(employee.uuid))
+                ON CONFLICT DO NOTHING
+                """)
+        } else {
+            try await query("DELETE FROM customers.favourites WHERE customer_id = \(customer) AND employee_id = \(employee.uuid)")
+        }
+        try await publish(CustomerPersonalMarkChanged(customerId: customer, employeeId: employee, mark: "favourite", present: favourite))
+    }
+
     static func json(_ values: [String: JSONValue]) throws -> String {
         String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
     }
