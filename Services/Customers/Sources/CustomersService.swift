@@ -17,6 +17,7 @@ public enum CustomersService: KefuServiceDefinition {
         OwnershipController(database: resources.database).addRoutes(to: router)
         MergeController(database: resources.database).addRoutes(to: router)
         BatchController(database: resources.database).addRoutes(to: router)
+        CustomersCSVController(database: resources.database).addRoutes(to: router)
         FollowUpsController(database: resources.database).addRoutes(to: router)
         PersonalMarksController(database: resources.database).addRoutes(to: router)
         CustomFieldsController(database: resources.database).addRoutes(to: router)

@@ -73,7 +73,7 @@ struct ProfileInput: Decodable, Sendable {
 }
 
 /// A customer's whole profile after validation: what the INSERT or UPDATE writes.
-struct Profile: Sendable {
+struct Profile: Codable, Sendable {
     var name: String?
     var gender: String?
     var age: Int?
