@@ -32,14 +32,16 @@ public struct CustomerUpdated: KefuEvent {
     }
 }
 
-/// A contact was added to the library (入库).
+/// A contact was added to the library (入库): by an employee, or by an automatic entry rule.
 public struct CustomerEntered: KefuEvent {
     public static let eventType = "customer.entered"
     @LowercaseUUID public var customerId: UUID
     public let by: EmployeeID?
-    public init(customerId: UUID, by: EmployeeID?) {
+    @LowercaseUUID public var ruleId: UUID?
+    public init(customerId: UUID, by: EmployeeID?, ruleId: UUID? = nil) {
         self.customerId = customerId
         self.by = by
+        self.ruleId = ruleId
     }
 }
 
@@ -131,5 +133,19 @@ public struct CustomerPersonalMarkChanged: KefuEvent {
         self.employeeId = employeeId
         self.mark = mark
         self.present = present
+    }
+}
+
+/// An automatic entry rule or a value-scoring rule was created, changed or deleted.
+public struct CustomerRuleChanged: KefuEvent {
+    public static let eventType = "customer_rule.changed"
+    /// `entry` or `scoring`.
+    public let kind: String
+    @LowercaseUUID public var ruleId: UUID
+    public let exists: Bool
+    public init(kind: String, ruleId: UUID, exists: Bool) {
+        self.kind = kind
+        self.ruleId = ruleId
+        self.exists = exists
     }
 }

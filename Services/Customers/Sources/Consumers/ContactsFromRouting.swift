@@ -21,6 +21,7 @@ struct ContactsFromRouting {
                         last_seen_at = greatest(last_seen_at, \(seen.seenAt))
                     WHERE id = \(customer)
                     """)
+                try await tx.applyRules(to: customer, visitor: seen.attributes)
             }
         case ConversationCreated.eventType:
             let created = try event.decode(ConversationCreated.self)
@@ -40,6 +41,7 @@ struct ContactsFromRouting {
                 for try await (count, last) in rows.decode((Int, Date?).self) {
                     try await tx.publish(CustomerReceptionRecorded(customerId: customer, receptionCount: count, lastReceptionAt: last))
                 }
+                try await tx.applyRules(to: customer, channel: created.channel)
             }
         case VisitorPageViewed.eventType:
             let view = try event.decode(VisitorPageViewed.self)

@@ -160,6 +160,7 @@ struct BatchController {
                 try await tx.updateProfile(id, profile)
                 let field = body.action == "set_follow_up_status" ? "follow_up_status" : "tags"
                 try await tx.publish(CustomerUpdated(customerId: id, fields: [field], by: principal.employeeID))
+                try await tx.applyRules(to: id)
             }
         }
         return "done"

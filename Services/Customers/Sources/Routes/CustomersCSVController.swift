@@ -135,6 +135,7 @@ struct CustomersCSVController {
                         VALUES (\(tx.tenantID.uuid), encode(sha256(convert_to(\(digest), 'UTF8')), 'hex'), \(id))
                         """)
                     if owner != nil { try await tx.publishOwner(of: id) }
+                    try await tx.applyRules(to: id)
                     return ("created", id)
                 }
                 results.append(RowResult(line: line, result: result, customerId: id, errors: []))

@@ -133,6 +133,7 @@ struct CustomersController {
             try v.throwIfInvalid()
             try await tx.insertCustomer(id, profile, entered: true, owner: owner, team: body.ownerTeamId)
             for identity in identities { try await tx.addIdentity(identity, to: id) }
+            try await tx.applyRules(to: id)
             let view = try await referenced("owner_id") { try await tx.customer(id, reach: try await tx.reach(of: principal)) }
             try await tx.publish(CustomerCreated(customerId: id, entered: true, by: principal.employeeID))
             if owner != nil || body.ownerTeamId != nil { try await tx.publishOwner(of: id) }
@@ -159,6 +160,7 @@ struct CustomersController {
             try v.throwIfInvalid()
             try await tx.updateProfile(id, profile)
             try await tx.publish(CustomerUpdated(customerId: id, fields: input.presentFields, by: principal.employeeID))
+            try await tx.applyRules(to: id)
             return try await tx.customer(id, reach: reach)
         }
     }

@@ -21,8 +21,9 @@ struct MergeView: ResponseEncodable, Codable, Sendable {
     @LowercaseUUID var mergedIds: [UUID]
     let reason: String
     let moved: Moved
-    /// Each merged-away customer as it was just before, keyed by its id.
-    let losers: [String: CustomerView]
+    /// Each merged-away customer as it was just before (its API view then), keyed by its id:
+    /// kept as JSON, so records stay readable when the view gains fields.
+    let losers: [String: JSONValue]
     @LowercaseUUID var by: UUID?
     let at: Date
 }
@@ -119,7 +120,9 @@ extension TenantTransaction {
             moved: .init(identities: identities, receptions: receptions, tags: profile.tags.filter { !before.tags.contains($0) },
                          phones: profile.phones.filter { !before.phones.contains($0) },
                          emails: profile.emails.filter { !before.emails.contains($0) }, filled: filled),
-            losers: Dictionary(uniqueKeysWithValues: gone.map { ($0.id.uuidString.lowercased(), $0) }), by: by?.uuid, at: Date()
+            losers: Dictionary(uniqueKeysWithValues: try gone.map {
+                ($0.id.uuidString.lowercased(), try KefuJSON.decoder().decode(JSONValue.self, from: try KefuJSON.encoder().encode($0)))
+            }), by: by?.uuid, at: Date()
         )
         let encoder = KefuJSON.encoder()
         try await query("""
@@ -141,6 +144,7 @@ extension TenantTransaction {
         ))
         // The losers' visitors now belong to the survivor's owner (routing's owner first).
         try await publishOwner(of: survivor)
+        try await applyRules(to: survivor)
         return record
     }
 
@@ -155,7 +159,7 @@ extension TenantTransaction {
             views.append(MergeView(
                 id: r.0, survivorId: r.1, mergedIds: r.2, reason: r.3,
                 moved: try decoder.decode(MergeView.Moved.self, from: Data(r.4.utf8)),
-                losers: try decoder.decode([String: CustomerView].self, from: Data(r.5.utf8)), by: r.6, at: r.7
+                losers: try decoder.decode([String: JSONValue].self, from: Data(r.5.utf8)), by: r.6, at: r.7
             ))
         }
         return views

@@ -40,6 +40,8 @@ struct CustomerView: ResponseEncodable, Codable, Sendable {
     let followUpStatus: String?
     let funnelStage: String?
     let valueScore: Int
+    /// The scoring rules the customer matched when last scored.
+    let scoreReasons: [ScoreReason]
     let customFields: [String: JSONValue]
     @LowercaseUUID var ownerId: UUID?
     @LowercaseUUID var ownerTeamId: UUID?
@@ -61,7 +63,7 @@ extension TenantTransaction {
     static let customerColumns = """
         c.id, c.entered, c.entered_at, c.name, c.gender, c.age, to_char(c.birthday, 'YYYY-MM-DD'), c.education, c.region,
         c.address, c.company, c.title, c.phones, c.emails, c.status, c.tags, c.remark, c.source, c.follow_up_status,
-        c.funnel_stage, c.value_score, c.custom::text, c.owner_id, c.owner_team_id, c.reception_count, c.last_reception_at,
+        c.funnel_stage, c.value_score, c.score_reasons::text, c.custom::text, c.owner_id, c.owner_team_id, c.reception_count, c.last_reception_at,
         c.visit_count, c.last_seen_at, c.created_at, c.updated_at
         """
 
@@ -148,6 +150,7 @@ extension CustomerView {
         followUpStatus = try next(String?.self)
         funnelStage = try next(String?.self)
         valueScore = try next(Int.self)
+        scoreReasons = (try? KefuJSON.decoder().decode([ScoreReason].self, from: Data(try next(String.self).utf8))) ?? []
         if case .object(let object) = JSONValue(json: try next(String.self)) { customFields = object } else { customFields = [:] }
         ownerId = try next(UUID?.self)
         ownerTeamId = try next(UUID?.self)

@@ -61,6 +61,8 @@ extension TenantTransaction {
                 UPDATE customers.customers SET owner_id = \(owner), owner_team_id = \(team), updated_at = now() WHERE id = \(customer)
                 """)
             try await publishOwner(of: customer)
+            // "Has an owner" is a fact rules may test.
+            try await applyRules(to: customer)
         }
     }
 
