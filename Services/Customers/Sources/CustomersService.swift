@@ -22,6 +22,7 @@ public enum CustomersService: KefuServiceDefinition {
         PersonalMarksController(database: resources.database).addRoutes(to: router)
         CustomFieldsController(database: resources.database).addRoutes(to: router)
         ViewsController(database: resources.database).addRoutes(to: router)
+        LibrarySettingsController(database: resources.database).addRoutes(to: router)
         RulesController(database: resources.database, kind: .entry, path: "/v1/entry-rules", permission: .customersEntryRules).addRoutes(to: router)
         RulesController(database: resources.database, kind: .scoring, path: "/v1/scoring-rules", permission: .customersScoringRules).addRoutes(to: router)
     }

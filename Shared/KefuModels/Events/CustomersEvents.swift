@@ -149,3 +149,10 @@ public struct CustomerRuleChanged: KefuEvent {
         self.exists = exists
     }
 }
+
+/// A library setting changed (`library`: follow-up statuses and funnel stages).
+public struct CustomerSettingsChanged: KefuEvent {
+    public static let eventType = "customer_settings.changed"
+    public let key: String
+    public init(key: String) { self.key = key }
+}

@@ -72,8 +72,9 @@ struct BatchController {
         var tags: [String] = []
         switch body.action {
         case "set_follow_up_status":
-            v.check(body.followUpStatus.map(Profile.followUpStatuses.contains) == true, "follow_up_status",
-                    "must be one of \(Profile.followUpStatuses.sorted().joined(separator: ", "))", code: "invalid_choice")
+            let statuses = try await database.withTenant(principal.tenantID) { tx in try await tx.librarySettings().followUpStatuses }
+            v.check(body.followUpStatus.map(statuses.contains) == true, "follow_up_status",
+                    "must be one of \(statuses.joined(separator: ", "))", code: "invalid_choice")
         case "add_tags", "remove_tags":
             for (index, tag) in (body.tags ?? []).enumerated() {
                 if let tag = v.text(tag, "tags[\(index)]", length: 1...30), !tags.contains(tag) { tags.append(tag) }

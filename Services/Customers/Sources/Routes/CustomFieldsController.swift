@@ -23,8 +23,9 @@ struct CustomFieldsController {
 
     @Sendable func list(request: Request, context: KefuRequestContext) async throws -> Page<CustomFieldView> {
         let principal = try context.requirePermission(.customersView)
-        let fields = try await database.withTenant(principal.tenantID) { tx in try await tx.customFields() }
-        return Page(data: CustomFieldView.systemFields + fields, nextCursor: nil)
+        return try await database.withTenant(principal.tenantID) { tx in
+            Page(data: CustomFieldView.systemFields(try await tx.librarySettings()) + (try await tx.customFields()), nextCursor: nil)
+        }
     }
 
     @Sendable func show(request: Request, context: KefuRequestContext) async throws -> CustomFieldView {
@@ -84,7 +85,7 @@ struct CustomFieldsController {
         let apiName = v.text(body.apiName.value, "api_name", length: 1...40)
         if let apiName {
             v.check(Self.isAPIName(apiName), "api_name", "must start with a-z and hold only a-z, 0-9 and _", code: "invalid_format")
-            v.check(!CustomFieldView.systemFields.contains { $0.apiName == apiName }, "api_name", "is a system field's name", code: "reserved")
+            v.check(!CustomFieldView.systemNames.contains(apiName), "api_name", "is a system field's name", code: "reserved")
         }
         let displayName = v.text(body.displayName.value, "display_name", length: 1...30)
         let type = body.type.value ?? ""

@@ -104,14 +104,11 @@ struct Profile: Codable, Sendable {
     }
 
     static let genders: Set<String> = ["male", "female", "unknown"]
-    /// The defaults of DOMAIN.md §4; configurable per tenant later (issue 12).
-    static let followUpStatuses: Set<String> = ["to_follow_up", "in_progress", "done"]
-    static let funnelStages: Set<String> = ["initial_contact", "interested", "order_submitted", "deal_closed"]
 
     /// Applies `input` over `self`, recording every invalid field in `v`. An empty string clears an
     /// optional text field, as null does; the name cannot be cleared. Custom field values are
     /// checked against the tenant's definitions afterwards (`customValues`).
-    mutating func apply(_ input: ProfileInput, _ v: inout Validation) {
+    mutating func apply(_ input: ProfileInput, _ v: inout Validation, settings: LibrarySettings) {
         if case .null = input.name { v.add("name", "cannot be cleared", code: "required") }
         if let given = input.name.value { name = v.text(given, "name", length: 1...100) ?? name }
         func text(_ field: PatchField<String>, _ key: String, _ limit: Int, _ current: String?) -> String? {
@@ -161,8 +158,8 @@ struct Profile: Codable, Sendable {
         }
         remark = text(input.remark, "remark", 1000, remark)
         source = text(input.source, "source", 100, source)
-        followUpStatus = choice(input.followUpStatus, "follow_up_status", Self.followUpStatuses, followUpStatus)
-        funnelStage = choice(input.funnelStage, "funnel_stage", Self.funnelStages, funnelStage)
+        followUpStatus = choice(input.followUpStatus, "follow_up_status", Set(settings.followUpStatuses), followUpStatus)
+        funnelStage = choice(input.funnelStage, "funnel_stage", Set(settings.funnelStages), funnelStage)
         if case .null = input.customFields { custom = [:] }
     }
 

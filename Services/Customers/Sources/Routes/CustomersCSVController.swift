@@ -95,8 +95,8 @@ struct CustomersCSVController {
 
     @Sendable func importCustomers(request: Request, context: KefuRequestContext) async throws -> Report {
         let principal = try context.requirePermission(.customersImport)
-        let fields = try await database.withTenant(principal.tenantID) { tx in
-            Dictionary(uniqueKeysWithValues: try await tx.customFields().map { ($0.apiName, $0) })
+        let (fields, settings) = try await database.withTenant(principal.tenantID) { tx in
+            (Dictionary(uniqueKeysWithValues: try await tx.customFields().map { ($0.apiName, $0) }), try await tx.librarySettings())
         }
         let known = Set(Self.profileColumns + Self.exportOnlyColumns + fields.keys.map { "custom.\($0)" })
         let sheet = try await CSVSheet.read(
@@ -111,7 +111,7 @@ struct CustomersCSVController {
             let input = Self.input(values, fields: fields, &v)
             var profile = Profile()
             if !input.name.isPresent { v.add("name", "is required", code: "required") }
-            profile.apply(input, &v)
+            profile.apply(input, &v, settings: settings)
             let checked = (v, profile)
             let owner = principal.employeeID?.uuid
             do {

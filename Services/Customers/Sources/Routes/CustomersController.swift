@@ -114,12 +114,6 @@ struct CustomersController {
     @Sendable func create(request: Request, context: KefuRequestContext) async throws -> EditedResponse<CustomerView> {
         let principal = try context.requirePermission(.customersEdit)
         let body = try await request.decode(as: CreateRequest.self, context: context)
-        var checked = Validation()
-        var given = Profile()
-        if !body.profile.name.isPresent { checked.add("name", "is required", code: "required") }
-        given.apply(body.profile, &checked)
-        let identities = Identities.check(body.identities ?? [], &checked)
-        let (v0, profile0) = (checked, given)
         let owner: UUID? = switch body.ownerId {
         case .absent: principal.employeeID?.uuid
         case .null: nil
@@ -127,7 +121,11 @@ struct CustomersController {
         }
         let id = UUID()
         let view = try await database.withTenant(principal.tenantID) { tx in
-            var (v, profile) = (v0, profile0)
+            var v = Validation()
+            var profile = Profile()
+            if !body.profile.name.isPresent { v.add("name", "is required", code: "required") }
+            profile.apply(body.profile, &v, settings: try await tx.librarySettings())
+            let identities = Identities.check(body.identities ?? [], &v)
             profile.custom = try await tx.customValues(body.profile.customFields.value, over: [:], creating: true, &v)
             if case .value(let owner) = body.ownerId { try await tx.checkOwner(owner, &v) }
             try v.throwIfInvalid()
@@ -153,7 +151,7 @@ struct CustomersController {
             guard before.entered else { throw Self.notEntered }
             var v = Validation()
             var profile = Profile(before)
-            profile.apply(input, &v)
+            profile.apply(input, &v, settings: try await tx.librarySettings())
             if input.customFields.isPresent {
                 profile.custom = try await tx.customValues(input.customFields.value, over: profile.custom, creating: false, &v)
             }
@@ -213,7 +211,7 @@ extension TenantTransaction {
     /// gives the fields conditions may test. An unknown or invisible view is a 422 on view_id.
     func resolve(_ asked: CustomerListing, employee: EmployeeID?) async throws -> (CustomerListing, ViewFields) {
         var listing = asked
-        let fields = ViewFields(customFields: try await customFields())
+        let fields = ViewFields(customFields: try await customFields(), settings: try await librarySettings())
         guard let raw = listing.viewID else { return (listing, fields) }
         if let system = SystemView(rawValue: raw) {
             listing.system = system

@@ -88,7 +88,7 @@ struct ViewsController {
             throw Problem.invalid("shared", "must be true: an API key keeps no personal views")
         }
         let filter = body.filter.value ?? current?.filter ?? .none
-        try filter.check(against: ViewFields(customFields: try await tx.customFields()))
+        try filter.check(against: ViewFields(customFields: try await tx.customFields(), settings: try await tx.librarySettings()))
         return (name, filter, sort, shared)
     }
 

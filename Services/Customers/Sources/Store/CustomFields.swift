@@ -20,15 +20,18 @@ struct CustomFieldView: ResponseEncodable, Codable, Sendable {
 
     static let types = ["short_text", "long_text", "number", "date", "date_time", "single_choice", "multiple_choice", "employee"]
 
-    static let systemFields: [CustomFieldView] = [
-        .init(id: nil, apiName: "source", displayName: "Source", type: "short_text", choices: nil, required: false, position: -3,
-              system: true, createdAt: nil, updatedAt: nil),
-        .init(id: nil, apiName: "follow_up_status", displayName: "Follow-up status", type: "single_choice",
-              choices: Profile.followUpStatuses.sorted(), required: false, position: -2, system: true, createdAt: nil, updatedAt: nil),
-        .init(id: nil, apiName: "funnel_stage", displayName: "Funnel stage", type: "single_choice",
-              choices: ["initial_contact", "interested", "order_submitted", "deal_closed"], required: false, position: -1, system: true,
-              createdAt: nil, updatedAt: nil),
-    ]
+    /// The fixed system fields, with the tenant's follow-up statuses and funnel stages as choices.
+    static func systemFields(_ settings: LibrarySettings) -> [CustomFieldView] {
+        [
+            .init(id: nil, apiName: "source", displayName: "Source", type: "short_text", choices: nil, required: false, position: -3,
+                  system: true, createdAt: nil, updatedAt: nil),
+            .init(id: nil, apiName: "follow_up_status", displayName: "Follow-up status", type: "single_choice",
+                  choices: settings.followUpStatuses, required: false, position: -2, system: true, createdAt: nil, updatedAt: nil),
+            .init(id: nil, apiName: "funnel_stage", displayName: "Funnel stage", type: "single_choice",
+                  choices: settings.funnelStages, required: false, position: -1, system: true, createdAt: nil, updatedAt: nil),
+        ]
+    }
+    static let systemNames: Set<String> = ["source", "follow_up_status", "funnel_stage"]
 
     /// The condition language's type for this field (rules test `custom.<api_name>` with it).
     var conditionType: FieldType {

@@ -64,17 +64,19 @@ struct ViewFields: Sendable {
         (.init(key: "customer.reception_count", type: .number), .column("c.reception_count")),
         (.init(key: "customer.visit_count", type: .number), .column("c.visit_count")),
         (.init(key: "customer.value_score", type: .number), .column("c.value_score")),
-        (.init(key: "customer.follow_up_status", type: .singleChoice, choices: Profile.followUpStatuses.sorted()), .column("c.follow_up_status")),
-        (.init(key: "customer.funnel_stage", type: .singleChoice, choices: Profile.funnelStages.sorted()), .column("c.funnel_stage")),
         (.init(key: "customer.has_owner", type: .boolean), .column("(c.owner_id IS NOT NULL)")),
         (.init(key: "customer.entered", type: .boolean), .column("c.entered")),
         (.init(key: "customer.owner_id", type: .text), .column("c.owner_id::text")),
         (.init(key: "customer.owner_team_id", type: .text), .column("c.owner_team_id::text")),
     ]
 
-    init(customFields: [CustomFieldView]) {
-        var definitions = Self.builtIn.map(\.0)
-        var sources = Dictionary(uniqueKeysWithValues: Self.builtIn.map { ($0.0.key, $0.1) })
+    init(customFields: [CustomFieldView], settings: LibrarySettings) {
+        let configured: [(FieldDefinition, Source)] = [
+            (.init(key: "customer.follow_up_status", type: .singleChoice, choices: settings.followUpStatuses), .column("c.follow_up_status")),
+            (.init(key: "customer.funnel_stage", type: .singleChoice, choices: settings.funnelStages), .column("c.funnel_stage")),
+        ]
+        var definitions = (Self.builtIn + configured).map(\.0)
+        var sources = Dictionary(uniqueKeysWithValues: (Self.builtIn + configured).map { ($0.0.key, $0.1) })
         for field in customFields {
             definitions.append(FieldDefinition(key: "custom.\(field.apiName)", type: field.conditionType, choices: field.choices))
             sources["custom.\(field.apiName)"] = .custom(field.apiName)
