@@ -18,7 +18,6 @@ struct CustomerReach: Sendable {
     let employee: EmployeeID?
     /// The caller's reception groups: the team pools they may claim from.
     let groups: [UUID]
-
 }
 
 extension TenantTransaction {
