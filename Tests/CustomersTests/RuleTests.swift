@@ -54,6 +54,29 @@ import Testing
         }
     }
 
+    @Test func aRuleChangeRejudgesTheCustomersThereAre() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let vip = try await h.customer(tenant, ["tags": ["vip"]])
+            let plain = try await h.customer(tenant)
+            try await h.publish(VisitorSeen(visitorId: VisitorID(), widgetId: UUID(), isNew: true, visitCount: 1, attributes: ["region": "杭州"], seenAt: Date()), in: tenant)
+            #expect(try await h.eventually { try await h.call(.get, "/v1/customers/count?entered=false", token: tenant.admin).json["count"] as? Int == 1 })
+            func score(_ id: String) async throws -> Int? { try await h.call(.get, "/v1/customers/\(id)", token: tenant.admin).json["value_score"] as? Int }
+            let rule = try await h.call(.post, "/v1/scoring-rules", token: tenant.admin, json: [
+                "name": "VIP", "points": 50, "conditions": ["join": "all", "conditions": [condition("customer.tags", "contains_any", ["vip"])]],
+            ])
+            #expect(try await h.eventually { try await score(vip) == 50 }, "existing customers are scored")
+            #expect(try await score(plain) == 0)
+            #expect(try await h.call(.delete, "/v1/scoring-rules/\(rule.id!)", token: tenant.admin).status == .noContent)
+            #expect(try await h.eventually { try await score(vip) == 0 })
+            #expect(try await h.call(.post, "/v1/entry-rules", token: tenant.admin, json: [
+                "name": "Hangzhou", "conditions": ["join": "all", "conditions": [condition("customer.location", "equals", "杭州")]],
+            ]).status == .created)
+            #expect(try await h.eventually { try await h.call(.get, "/v1/customers/count?entered=false", token: tenant.admin).json["count"] as? Int == 0 },
+                    "the waiting contact is entered")
+        }
+    }
+
     @Test func rulesAreValidatedAndScoped() async throws {
         try await CustomersHarness.run { h in
             let tenant = try await h.tenant()

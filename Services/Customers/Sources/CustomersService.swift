@@ -31,6 +31,7 @@ public enum CustomersService: KefuServiceDefinition {
         [
             try resources.eventConsumer(name: "customers.contacts", handler: ContactsFromRouting(database: resources.database).handle),
             try resources.eventConsumer(name: "customers.employees", handler: EmployeesFromAccounts(database: resources.database).handle),
+            try resources.eventConsumer(name: "customers.rules", handler: RulesSweep(database: resources.database).handle),
             try resources.eventConsumer(name: "customers.groups", handler: GroupsFromReception(
                 database: resources.database, reception: ReceptionDirectory(resources: resources)
             ).handle),

@@ -7,7 +7,7 @@ import PostgresNIO
 /// `/v1/entry-rules` (automatic entry, `customers.entry_rules`) and `/v1/scoring-rules` (value
 /// scoring, `customers.scoring_rules`): one controller for both kinds, as reception serves its
 /// rules. Rules apply as customers' facts change (routing's events, profile writes, merges,
-/// imports); a rule change applies to each customer at its next change.
+/// imports), and a rule change is swept over the tenant's customers (`RulesSweep`).
 struct RulesController {
     let database: Database
     let kind: CustomerRule.Kind

@@ -50,24 +50,31 @@ extension TenantTransaction {
         })
     }
 
+    /// The tenant's enabled rules, compiled once for many customers. A rule a field change broke
+    /// (a custom field removed) matches nothing until it is edited.
+    func ruleSet() async throws -> RuleSet {
+        let catalogue = try await ruleCatalogue()
+        func compiled(_ kind: CustomerRule.Kind) async throws -> [(CustomerRule, CompiledConditions)] {
+            try await rules(kind).filter(\.enabled).compactMap { rule in (try? catalogue.compile(rule.conditions)).map { (rule, $0) } }
+        }
+        return RuleSet(catalogue: catalogue, entry: try await compiled(.entry), scoring: try await compiled(.scoring))
+    }
+
     /// Applies the tenant's rules to a customer whose facts may have changed: a contact matching
     /// an enabled entry rule is entered (the rule named in `customer.entered`), and the value score
     /// becomes the sum of the points of the scoring rules it matches, with them as its reasons.
     /// `visitor` is what routing last reported, when the change came from it.
-    func applyRules(to id: UUID, visitor: [String: String] = [:], channel: String? = nil) async throws {
+    func applyRules(to id: UUID, visitor: [String: String] = [:], channel: String? = nil, rules given: RuleSet? = nil) async throws {
         guard let customer = try await customers(where: "c.id = \(id)").first else { return }
-        let entryRules = try await rules(.entry).filter(\.enabled)
-        let scoringRules = try await rules(.scoring).filter(\.enabled)
-        guard !scoringRules.isEmpty || (!customer.entered && !entryRules.isEmpty) || customer.valueScore != 0 else { return }
-        let catalogue = try await ruleCatalogue()
-        let facts = CustomerFacts.of(customer, visitor: visitor, channel: channel, catalogue: catalogue)
-        // A rule a field change broke (a custom field removed) matches nothing until edited.
-        func matches(_ rule: CustomerRule) -> Bool { (try? catalogue.compile(rule.conditions))?.matches(facts) ?? false }
-        if !customer.entered, let rule = entryRules.first(where: matches) {
+        let rules: RuleSet
+        if let given { rules = given } else { rules = try await ruleSet() }
+        guard !rules.scoring.isEmpty || (!customer.entered && !rules.entry.isEmpty) || customer.valueScore != 0 else { return }
+        let facts = CustomerFacts.of(customer, visitor: visitor, channel: channel, catalogue: rules.catalogue)
+        if !customer.entered, let (rule, _) = rules.entry.first(where: { $0.1.matches(facts) }) {
             try await query("UPDATE customers.customers SET entered = true, entered_at = now(), updated_at = now() WHERE id = \(id)")
             try await publish(CustomerEntered(customerId: id, by: nil, ruleId: rule.id))
         }
-        let reasons = scoringRules.filter(matches).map { ScoreReason(ruleId: $0.id, name: $0.name, points: $0.points ?? 0) }
+        let reasons = rules.scoring.filter { $0.1.matches(facts) }.map { ScoreReason(ruleId: $0.0.id, name: $0.0.name, points: $0.0.points ?? 0) }
         let score = reasons.reduce(0) { $0 + $1.points }
         guard score != customer.valueScore || reasons != customer.scoreReasons else { return }
         try await query("""
@@ -76,6 +83,13 @@ extension TenantTransaction {
             """)
         try await publish(CustomerUpdated(customerId: id, fields: ["value_score"], by: nil))
     }
+}
+
+/// A tenant's enabled rules of both kinds, compiled, with the catalogue they were compiled for.
+struct RuleSet: Sendable {
+    let catalogue: FieldCatalogue
+    let entry: [(CustomerRule, CompiledConditions)]
+    let scoring: [(CustomerRule, CompiledConditions)]
 }
 
 /// A customer's facts as rules test them.
