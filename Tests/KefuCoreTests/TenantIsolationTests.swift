@@ -51,6 +51,10 @@ struct Door: Sendable {
             reason: "sign-in names its tenant by slug before any tenant is set; it answers one exact slug with the id and status only"
         ),
         "accounts.platform_tenants(text,integer)": Door(roles: ["kefu_platform"], reason: "the platform operator lists every tenant"),
+        "customers.search_ids(text,text,integer)": Door(
+            roles: ["kefu_service"],
+            reason: "substring search through the pg_trgm indexes, which row-level security keeps from non-leakproof ILIKE; pinned to kefu.current_tenant(), ids only"
+        ),
         "routing.due_timers(integer)": Door(
             roles: ["kefu_events"], reason: "routing's timer worker finds due timers across tenants (tenant and timer ids only), then applies each inside its tenant"
         ),
