@@ -89,7 +89,7 @@ def eventually(condition, timeout=30):
 
 
 def new_tenant(accounts):
-    """A tenant of this run's own (other test runs may share the cluster); its admin's token."""
+    """A tenant of this run's own (other test runs may share the cluster): its slug and its admin's token."""
     slug = "r-" + uuid.uuid4().hex[:10]
     phone = "137" + str(uuid.uuid4().int)[:8]
     status, created = call("POST", accounts.base, "/v1/platform/tenants", seed.PLATFORM_TOKEN, {
@@ -98,7 +98,7 @@ def new_tenant(accounts):
     })
     if status != 201:
         fail(f"creating a tenant failed: {status} {created}")
-    return seed.admin_token(slug, phone)
+    return slug, seed.admin_token(slug, phone)
 
 
 def create_employee(accounts, token):
@@ -186,7 +186,7 @@ def main():
 def run(accounts, reception):
     accounts.start()
     reception.start()
-    token = new_tenant(accounts)
+    _, token = new_tenant(accounts)
 
     print("resilience: Postgres restarts under running services, writes in flight", flush=True)
     run_id = uuid.uuid4().hex[:8]

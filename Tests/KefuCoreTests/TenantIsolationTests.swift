@@ -58,6 +58,9 @@ struct Door: Sendable {
         "routing.due_timers(integer)": Door(
             roles: ["kefu_events"], reason: "routing's timer worker finds due timers across tenants (tenant and timer ids only), then applies each inside its tenant"
         ),
+        "routing.stale_agent_sockets(integer,integer)": Door(
+            roles: ["kefu_events"], reason: "a live routing replica finds agents whose sockets were on a dead one (tenant and employee ids only), then starts their grace period inside the tenant"
+        ),
     ]
     static let schemas = ["kefu"] + ServiceName.allCases.map(\.schema)
 
@@ -183,6 +186,7 @@ struct Door: Sendable {
             "kefu_events EXECUTE kefu.events_position_since(timestamp with time zone)",
             "kefu_events EXECUTE kefu.events_since(xid8,bigint,integer)",
             "kefu_events EXECUTE routing.due_timers(integer)",
+            "kefu_events EXECUTE routing.stale_agent_sockets(integer,integer)",
             "kefu_events INSERT kefu.event_cursors",
             "kefu_events SELECT kefu.event_cursors",
             "kefu_events UPDATE kefu.event_cursors",

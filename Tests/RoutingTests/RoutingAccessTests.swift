@@ -16,6 +16,7 @@ import Testing
         (.get, "/v1/conversations/{conversation}/messages", nil, .clientLogin),
         (.post, "/v1/conversations/{conversation}/messages", ["body": ["type": "text", "text": "x"]], .clientLogin),
         (.post, "/v1/conversations/{conversation}/end", nil, .clientLogin),
+        (.post, "/v1/conversations/{conversation}/pick-up", nil, .clientLogin),
         (.patch, "/v1/conversations/{conversation}", ["resolved": true], .clientLogin),
         (.post, "/v1/conversations/{conversation}/transfer", ["to_group_id": UUID().uuidString], .clientLogin),
         (.post, "/v1/conversations/{conversation}/satisfaction-request", nil, .clientLogin),

@@ -14,12 +14,14 @@ import PostgresNIO
 /// long until every one was assigned or queued, then checks in SQL that no conversation was
 /// assigned twice and no agent passed the limit (and fails the bench otherwise).
 ///
-/// Then prepares the message-ingest run: a wrk script posting visitor messages into
+/// Then the socket latency (SocketLatencyBench.swift) over `latencyConversations` open
+/// conversations at `latencyRate` messages a second, and prepares the message-ingest run: a wrk script posting visitor messages into
 /// `ingestConversations` of those conversations (`lua`), and the pgbench script running the same
 /// SQL transaction as one message store (`pgbench`), one conversation per client.
 func routingBenchmark(
     routingURLs: [String], receptionURL: String, databaseURL: String, privateKeyFile: String, agentCount: Int, visitorCount: Int,
-    limit: Int, clients: Int, ingestConversations: Int, luaFile: String, pgbenchFile: String, pgbenchClients: Int
+    limit: Int, clients: Int, ingestConversations: Int, luaFile: String, pgbenchFile: String, pgbenchClients: Int,
+    latencyConversations: Int, latencyRate: Int, latencySeconds: Double
 ) async throws {
     let tenant = TenantID()
     var logger = Logger(label: "kefu-bench")
@@ -108,6 +110,31 @@ func routingBenchmark(
             throw BenchError("assignment was not exact: \(open) open, \(queued) queued, \(overLimit) agents over the limit, \(miscounted) miscounted, \(twice) assigned twice")
         }
 
+        // Socket latency: visitors of open conversations write on the first replica, their
+        // agents read on the second.
+        let holders = try await database.withTenant(tenant) { tx in
+            try await tx.query("SELECT id, agent_id FROM routing.conversations WHERE status = 'open'").decode((UUID, UUID).self)
+                .reduce(into: [UUID: UUID]()) { $0[$1.0] = $1.1 }
+        }
+        var held: [HeldConversation] = []
+        for (index, id) in conversations where held.count < latencyConversations {
+            guard let agent = holders[id] else { continue }
+            held.append(HeldConversation(id: id, visitorToken: visitors[index], agentToken: try await token(EmployeeID(agent), [.clientLogin])))
+        }
+        let latency = try await socketLatency(
+            postURL: routingURLs[0], socketURL: routingURLs[routingURLs.count - 1], conversations: held,
+            rate: latencyRate, seconds: latencySeconds, logger: logger
+        )
+        print("routing_socket_latency_rate=\(latencyRate)")
+        print("routing_socket_latency_conversations=\(held.count)")
+        print("routing_socket_latency_sent=\(latency.sent)")
+        print("routing_socket_latency_received=\(latency.received)")
+        print(String(format: "routing_socket_latency_p50_ms=%.2f", latency.p50Milliseconds))
+        print(String(format: "routing_socket_latency_p99_ms=%.2f", latency.p99Milliseconds))
+        guard latency.received == latency.sent else {
+            throw BenchError("\(latency.sent - latency.received) of \(latency.sent) messages never reached the agent's socket")
+        }
+
         // Message ingest: wrk posts into the first conversations, pgbench runs the same
         // transaction on others (one per client, as wrk's requests mostly are).
         let ingest = conversations.prefix(ingestConversations).map { (visitors[$0.0], $0.1) }
@@ -132,9 +159,8 @@ func routingBenchmark(
             -- (MessageStore.append), one conversation per client, same roles, same round trips.
             BEGIN;
             SELECT set_config('kefu.tenant_id', '\(tenant)', true);
-            SELECT status FROM routing.conversations WHERE id = (CASE :client_id::int \(cases) END) FOR UPDATE;
-            WITH seq AS (UPDATE routing.conversations SET last_seq = last_seq + 1, last_message_at = now() WHERE id = (CASE :client_id::int \(cases) END) RETURNING last_seq) INSERT INTO routing.messages (tenant_id, conversation_id, seq, id, sender, sender_id, client_message_id, body, automatic) SELECT '\(tenant)', (CASE :client_id::int \(cases) END), seq.last_seq, gen_random_uuid(), 'visitor', NULL, NULL, '{"type":"text","text":"Hello, is anyone there? I would like to ask about my order."}'::jsonb, false FROM seq RETURNING seq, created_at;
-            UPDATE routing.timers SET due_at = now() + make_interval(secs => (payload->>'seconds')::int) WHERE conversation_id = (CASE :client_id::int \(cases) END) AND kind = 'conversation_timeout';
+            SELECT status FROM routing.conversations WHERE id = (CASE :client_id::int \(cases) END) AND visitor_id IS NOT NULL FOR UPDATE;
+            WITH seq AS (UPDATE routing.conversations SET last_seq = last_seq + 1, last_message_at = now() WHERE id = (CASE :client_id::int \(cases) END) RETURNING last_seq), timeout AS (UPDATE routing.timers SET due_at = now() + make_interval(secs => (payload->>'seconds')::int) WHERE conversation_id = (CASE :client_id::int \(cases) END) AND kind = 'conversation_timeout') INSERT INTO routing.messages (tenant_id, conversation_id, seq, id, sender, sender_id, client_message_id, body, automatic) SELECT '\(tenant)', (CASE :client_id::int \(cases) END), seq.last_seq, gen_random_uuid(), 'visitor', NULL, NULL, '{"type":"text","text":"Hello, is anyone there? I would like to ask about my order."}'::jsonb, false FROM seq RETURNING seq, created_at, pg_notify('kefu_routing', '\(tenant):m:' || (CASE :client_id::int \(cases) END)::text || ':' || seq) IS NULL;
             INSERT INTO kefu.events (tenant_id, type, payload) VALUES ('\(tenant)', 'message.created', '{"seq": 1}'::jsonb) RETURNING id;
             COMMIT;
             """.write(toFile: pgbenchFile, atomically: true, encoding: .utf8)

@@ -66,7 +66,9 @@ if command == "routing" {
             limit: Int(option("limit", "3")) ?? 3, clients: Int(option("clients", "32")) ?? 32,
             ingestConversations: Int(option("ingest-conversations", "64")) ?? 64,
             luaFile: option("lua", "/tmp/kefu-ingest.lua"), pgbenchFile: option("pgbench", "/tmp/kefu-ingest.pgbench"),
-            pgbenchClients: Int(option("pgbench-clients", "8")) ?? 8
+            pgbenchClients: Int(option("pgbench-clients", "8")) ?? 8,
+            latencyConversations: Int(option("latency-conversations", "60")) ?? 60,
+            latencyRate: Int(option("latency-rate", "500")) ?? 500, latencySeconds: Double(option("latency-seconds", "10")) ?? 10
         )
     } catch {
         FileHandle.standardError.write(Data("routing: \(error)\n".utf8))

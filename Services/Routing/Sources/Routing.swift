@@ -15,6 +15,7 @@ public struct Routing: Sendable {
     let visitorsPerAddress: Int
     /// The realtime sockets this replica holds.
     let sockets: SocketHub
+    let presence: PresenceTiming
 
     var database: Database { resources.database }
     var logger: Logger { resources.logger }
@@ -27,5 +28,9 @@ public struct Routing: Sendable {
         self.rateLimiter = RateLimiter(database: resources.database, schema: "routing")
         self.visitorsPerAddress = environment["KEFU_VISITOR_RATE_LIMIT_PER_ADDRESS"].flatMap(Int.init) ?? 120
         self.sockets = SocketHub(database: resources.database, logger: resources.logger)
+        self.presence = PresenceTiming(
+            grace: environment["KEFU_PRESENCE_GRACE_SECONDS"].flatMap(Int.init) ?? 60,
+            heartbeat: max(environment["KEFU_PRESENCE_HEARTBEAT_SECONDS"].flatMap(Int.init) ?? 20, 1)
+        )
     }
 }

@@ -50,7 +50,7 @@ public enum RoutingService: KefuServiceDefinition {
         let realtime = RealtimeController(routing: routing)
         return [
             TimerWorker(routing: routing, pollInterval: .milliseconds(max(pollMilliseconds, 10))),
-            Presence(routing: routing, grace: resources.config.environment["KEFU_PRESENCE_GRACE_SECONDS"].flatMap(Int.init) ?? 60),
+            Presence(routing: routing),
             RealtimeListener(
                 hub: routing.sockets, url: try DatabaseURL(resources.config.eventsDatabaseURL), logger: resources.logger
             ) { try await realtime.followLive($0, fromStart: true) },

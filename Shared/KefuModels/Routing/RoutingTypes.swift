@@ -83,6 +83,8 @@ public enum AssignmentReason: String, Codable, Sendable, CaseIterable {
     case forcedTransfer = "forced_transfer"
     /// A business handover in accounts moved the conversation.
     case handover
+    /// An agent picked up a visitor who had been asked to leave a message.
+    case pickedUp = "picked_up"
 }
 
 /// Why a conversation ended (the `reason` of `conversation.ended`).

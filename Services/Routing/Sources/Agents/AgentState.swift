@@ -12,6 +12,8 @@ struct AgentStateView: ResponseEncodable, Codable, Sendable {
     let reception: ReceptionSwitch
     let statusSince: Date
     let openConversations: Int
+    /// Sent, while they are suspended, to a new customer meant for them (nil: nothing is sent).
+    var suspendedReply: String? = nil
     /// The most conversations they take at once (the largest per-agent limit of their groups).
     var limit: Int?
 
@@ -24,16 +26,16 @@ extension TenantTransaction {
     /// departments (a "my department" organisation scope).
     func agentStates(ids: [UUID]? = nil, includingInactive: Bool = false, departments: [UUID]? = nil) async throws -> [AgentStateView] {
         let rows = try await query("""
-            SELECT employee_id, display_name, status, reception, status_since, open_count FROM routing.agents
+            SELECT employee_id, display_name, status, reception, status_since, open_count, suspended_reply FROM routing.agents
             WHERE (active OR \(includingInactive)) AND (\(ids == nil) OR employee_id = ANY(\(ids ?? [])))
               AND (\(departments == nil) OR department_id = ANY(\(departments ?? [])))
             ORDER BY display_name, employee_id
             """)
         var views: [AgentStateView] = []
-        for try await (id, name, status, reception, since, open) in rows.decode((UUID, String, String, String, Date, Int).self) {
+        for try await (id, name, status, reception, since, open, reply) in rows.decode((UUID, String, String, String, Date, Int, String?).self) {
             views.append(AgentStateView(
                 agentId: EmployeeID(id), displayName: name, status: AgentStatus(rawValue: status) ?? .offline,
-                reception: ReceptionSwitch(rawValue: reception) ?? .off, statusSince: since, openConversations: open
+                reception: ReceptionSwitch(rawValue: reception) ?? .off, statusSince: since, openConversations: open, suspendedReply: reply
             ))
         }
         return views

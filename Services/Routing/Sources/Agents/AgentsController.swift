@@ -36,6 +36,15 @@ struct AgentsController {
     struct StateRequest: Decodable {
         let status: AgentStatus?
         let reception: ReceptionSwitch?
+        /// The automatic reply while suspended; "" removes it.
+        let suspendedReply: String?
+
+        /// The reply to store (nil: leave it; .some(nil): remove it).
+        func reply() throws -> String?? {
+            guard let text = suspendedReply?.trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+            guard text.count <= 500 else { throw Problem.invalid("suspended_reply", "is at most 500 characters") }
+            return .some(text.isEmpty ? nil : text)
+        }
     }
 
     /// Becoming available (online with reception on) fills the agent's free seats from their
@@ -44,14 +53,19 @@ struct AgentsController {
         let (principal, employee) = try Self.employee(context)
         try context.requirePermission(.clientLogin)
         let body = try await request.decode(as: StateRequest.self, context: context)
-        guard body.status != nil || body.reception != nil else {
-            throw Problem.validation([FieldError(field: "status", code: "required", message: "send status, reception or both")])
+        guard body.status != nil || body.reception != nil || body.suspendedReply != nil else {
+            throw Problem.validation([FieldError(field: "status", code: "required", message: "send status, reception, suspended_reply or several")])
         }
+        let reply = try body.reply()
         let snapshot = try await routing.reception.snapshot(for: principal.tenantID)
         let placer = ConversationPlacer(snapshot: snapshot)
         return try await routing.database.withTenant(principal.tenantID) { tx in
             try await SeatLocks.lock(placer.locks.keys(forAgent: employee), in: tx)
             var (_, after) = try await tx.setAgentState(employee, status: body.status, reception: body.reception)
+            if let reply {
+                try await tx.query("UPDATE routing.agents SET suspended_reply = \(reply) WHERE employee_id = \(employee)")
+                after.suspendedReply = reply
+            }
             if after.isAvailable, !(try await placer.fillSeats(of: employee, in: tx)).isEmpty {
                 after = try await tx.agentStates(ids: [employee], includingInactive: true)[0]
             }

@@ -71,6 +71,10 @@ struct ConversationPlacer {
             if target.kind == .group, group(target.id) == nil { step.detail += ": no such group"; trace.append(step); continue }
             let (agent, candidates) = try await claimSeat(members: members, limit: limit, in: tx)
             step.candidates = candidates
+            if target.kind == .agent, candidates.first?.outcome == AgentStatus.suspended.rawValue,
+               try await sendSuspendedReply(of: target.id, to: conversation, in: tx) {
+                step.detail += ": suspended, their automatic reply sent"
+            }
             trace.append(step)
             if let agent {
                 try await tx.assign(conversation, to: agent, group: groupID, reason: target.reason, previous: nil, note: nil, by: nil)
@@ -94,9 +98,25 @@ struct ConversationPlacer {
             }
         }
         let status: ConversationStatus = fallback.mode == .bot ? .withBot : .awaitingMessage
-        try await tx.query("UPDATE routing.conversations SET status = \(status.rawValue) WHERE id = \(conversation)")
+        // It keeps the group it was meant for: that group's agents may pick it up.
+        let meantFor = targets.first { $0.kind == .group && group($0.id) != nil }?.id
+        try await tx.query("""
+            UPDATE routing.conversations SET status = \(status.rawValue), group_id = coalesce(group_id, \(meantFor)::uuid) WHERE id = \(conversation)
+            """)
         trace.append(TraceStep(step: "fallback", detail: status.rawValue))
         return .fallback(status)
+    }
+
+    /// A customer meant for this agent (owner, or named by a widget or rule) finds them
+    /// suspended: their automatic reply, if they set one, once per conversation.
+    func sendSuspendedReply(of agent: UUID, to conversation: UUID, in tx: TenantTransaction) async throws -> Bool {
+        let reply = try await tx.query("SELECT suspended_reply FROM routing.agents WHERE employee_id = \(agent)")
+            .collect().first.flatMap { try $0.decode(String?.self) }
+        guard let reply else { return false }
+        _ = try await tx.append(NewMessage(
+            sender: .system, senderID: nil, clientMessageID: "suspended:\(agent.uuidString.lowercased())", body: .text(reply), automatic: true
+        ), to: conversation)
+        return true
     }
 
     /// The one atomic step: the available member with the fewest open conversations (ties: who

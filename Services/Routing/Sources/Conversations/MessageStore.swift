@@ -52,10 +52,16 @@ extension TenantTransaction {
     /// Stores a message with the next `seq` of its conversation and publishes it. The
     /// conversation row is locked first, so messages of one conversation are numbered one after
     /// another, and a retry with the same `client_message_id` (serialised behind the first)
-    /// finds the stored message and returns it instead: `(message, false)`.
-    func append(_ message: NewMessage, to conversation: UUID) async throws -> (MessageView, created: Bool) {
-        let status = try await query("SELECT status FROM routing.conversations WHERE id = \(conversation) FOR UPDATE")
-            .collect().first.map { try $0.decode(String.self) }
+    /// finds the stored message and returns it instead: `(message, false)`. `visitor`: only
+    /// into that visitor's own conversation (else 404).
+    ///
+    /// The hot path of the product, so it is few round trips: the lock (which also checks the
+    /// owner), then one statement that numbers and stores the message, pushes the conversation's
+    /// timeout back and sends the realtime notice, then the outbox row.
+    func append(_ message: NewMessage, to conversation: UUID, visitor: UUID? = nil) async throws -> (MessageView, created: Bool) {
+        let status = try await query("""
+            SELECT status FROM routing.conversations WHERE id = \(conversation) AND (\(visitor)::uuid IS NULL OR visitor_id = \(visitor)) FOR UPDATE
+            """).collect().first.map { try $0.decode(String.self) }
         guard let status else { throw Problem.notFound("conversation") }
         if let client = message.clientMessageID, let existing = try await messages(
             where: "conversation_id = \(conversation) AND sender = \(message.sender.rawValue) AND client_message_id = \(client)"
@@ -67,17 +73,22 @@ extension TenantTransaction {
         }
         let id = UUID()
         let body = String(decoding: try KefuJSON.encoder().encode(message.body), as: UTF8.self)
+        let notice = RealtimeNotice.messagePrefix(tenant: tenantID, conversation: conversation)
+        // pg_notify inside the transaction goes out only if it commits (see RealtimeNotice).
         let rows = try await query("""
             WITH seq AS (
                 UPDATE routing.conversations SET last_seq = last_seq + 1, last_message_at = now() WHERE id = \(conversation) RETURNING last_seq
+            ), timeout AS (
+                -- A message arrived: the conversation's timeout starts again.
+                UPDATE routing.timers SET due_at = now() + make_interval(secs => (payload->>'seconds')::int)
+                WHERE conversation_id = \(conversation) AND kind = 'conversation_timeout'
             )
             INSERT INTO routing.messages (tenant_id, conversation_id, seq, id, sender, sender_id, client_message_id, body, automatic)
             SELECT \(tenantID.uuid), \(conversation), seq.last_seq, \(id), \(message.sender.rawValue), \(message.senderID),
                    \(message.clientMessageID), \(body)::jsonb, \(message.automatic)
-            FROM seq RETURNING seq, created_at
+            FROM seq RETURNING seq, created_at, pg_notify(\(RealtimeNotice.channel), \(notice) || seq) IS NULL
             """)
-        let (seq, createdAt) = try await rows.collect()[0].decode((Int64, Date).self)
-        try await touchTimeout(conversation)
+        let (seq, createdAt, _) = try await rows.collect()[0].decode((Int64, Date, Bool).self)
         let view = MessageView(
             id: id, conversationId: conversation, seq: seq, sender: message.sender, senderId: message.senderID.map(EmployeeID.init),
             clientMessageId: message.clientMessageID, body: message.body, automatic: message.automatic, createdAt: createdAt
@@ -86,7 +97,6 @@ extension TenantTransaction {
             conversationId: ConversationID(conversation), messageId: id, seq: seq, sender: message.sender,
             senderId: view.senderId, body: message.body, automatic: message.automatic, createdAt: createdAt
         ))
-        try await notifyRealtime(.message(conversation: conversation, seq: seq))
         return (view, true)
     }
 

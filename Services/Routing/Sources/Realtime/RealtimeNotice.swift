@@ -28,11 +28,17 @@ enum RealtimeNotice: Sendable, Equatable {
 
     func payload(tenant: TenantID) -> String {
         switch self {
-        case .message(let conversation, let seq): "\(tenant):m:\(conversation.lowercased):\(seq)"
+        case .message(let conversation, let seq): Self.messagePrefix(tenant: tenant, conversation: conversation) + "\(seq)"
         case .conversation(let conversation, let change): "\(tenant):c:\(conversation.lowercased):\(change.rawValue)"
         case .typing(let conversation, let side): "\(tenant):t:\(conversation.lowercased):\(side.rawValue)"
         case .agentState(let agent): "\(tenant):a:\(agent.lowercased):state"
         }
+    }
+
+    /// A message notice without its `seq`: the statement storing the message appends the `seq`
+    /// it took, so the notice goes out in that statement (`MessageStore.append`).
+    static func messagePrefix(tenant: TenantID, conversation: UUID) -> String {
+        "\(tenant):m:\(conversation.lowercased):"
     }
 
     /// The tenant and notice of a payload; nil for anything malformed (ignored: a resync heals).

@@ -58,7 +58,7 @@ struct TimerWorker: Service {
             let placer = ConversationPlacer(snapshot: snapshot)
             if kind == "presence_grace", let agent {
                 // A socket may have opened on a replica that has not cancelled this yet.
-                guard try await tx.liveSockets(of: agent) == 0 else { return }
+                guard try await tx.liveSockets(of: agent, staleAfter: routing.presence.staleSeconds) == 0 else { return }
                 try await SeatLocks.lock(placer.locks.keys(forAgent: agent), in: tx)
                 try await tx.setAgentState(agent, status: .offline, reception: nil)
                 return

@@ -19,7 +19,7 @@ extension TenantTransaction {
     }
 
     /// Ends the conversation after `seconds` without messages; each message pushes it back
-    /// (`touchTimeout`).
+    /// (in the statement that stores it, `append`).
     func scheduleTimeout(_ conversation: UUID, seconds: Int) async throws {
         try await query("""
             INSERT INTO routing.timers (tenant_id, id, kind, conversation_id, due_at, payload)
@@ -27,14 +27,6 @@ extension TenantTransaction {
                     jsonb_build_object('seconds', \(seconds)::int))
             ON CONFLICT (tenant_id, conversation_id, kind) WHERE kind <> 'guide_push'
             DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload
-            """)
-    }
-
-    /// A message arrived: the conversation's timeout starts again.
-    func touchTimeout(_ conversation: UUID) async throws {
-        try await query("""
-            UPDATE routing.timers SET due_at = now() + make_interval(secs => (payload->>'seconds')::int)
-            WHERE conversation_id = \(conversation) AND kind = 'conversation_timeout'
             """)
     }
 
