@@ -5,9 +5,11 @@ import KefuModels
 import KefuReceptionClient
 import ServiceLifecycle
 
-/// The customers service (DOMAIN.md §4): the customer library and its contacts, identities,
-/// ownership and pools, custom fields. Contacts come from routing's visitor and conversation
-/// events; owners follow accounts' handovers; owners go back to routing as `customer.owner_changed`.
+/// The customers service (DOMAIN.md §4): the customer library and its contacts, identities and
+/// merges, ownership and pools, custom fields, views, follow-ups and the trail, entry and scoring
+/// rules, batch actions and CSV. Contacts come from routing's visitor and conversation events;
+/// owners follow accounts' handovers and reception's groups; owners go back to routing as
+/// `customer.owner_changed`, fields to reception as `customer_field.changed`.
 public enum CustomersService: KefuServiceDefinition {
     public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
     public static let name = ServiceName.customers
