@@ -9,11 +9,12 @@ struct CustomerSort: Sendable, Equatable {
     enum Key: String, Sendable, CaseIterable {
         case createdAt = "created_at", lastReceptionAt = "last_reception_at", updatedAt = "updated_at"
 
-        /// The indexed expression (customers_created, customers_last_reception, customers_updated).
+        /// The indexed column (customers_created, customers_last_reception, customers_updated): a
+        /// plain column, so that the cursor's comparison seeks the index under row-level security.
         var expression: String {
             switch self {
             case .createdAt: "c.created_at"
-            case .lastReceptionAt: "coalesce(c.last_reception_at, 'epoch'::timestamptz)"
+            case .lastReceptionAt: "c.last_reception_key"
             case .updatedAt: "c.updated_at"
             }
         }
