@@ -13,15 +13,18 @@ let serviceDependencies: [String: [Target.Dependency]] = [
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
     ],
     "Routing": [
+        "KefuReceptionClient",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     ],
+    "Customers": ["KefuReceptionClient"],
 ]
 
 /// Services a service's tests run beside it (routing reads reception's snapshot over HTTP).
 let testDependencies: [String: [Target.Dependency]] = [
     "Routing": ["Reception", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")],
+    "Customers": ["Reception"],
 ]
 
 let swiftSettings: [SwiftSetting] = [
@@ -72,6 +75,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Shared/KefuCore",
+            swiftSettings: swiftSettings
+        ),
+        // Reception's snapshot as other services read it (routing, the customer library).
+        .target(
+            name: "KefuReceptionClient",
+            dependencies: [
+                "KefuCore",
+                "KefuModels",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Shared/KefuReceptionClient",
             swiftSettings: swiftSettings
         ),
         .target(

@@ -55,6 +55,10 @@ struct Door: Sendable {
             roles: ["kefu_events"],
             reason: "the webhook dispatcher finds due deliveries across tenants (tenant, delivery and endpoint ids only), then claims and sends each inside its tenant"
         ),
+        "customers.search_ids(text,text,integer)": Door(
+            roles: ["kefu_service"],
+            reason: "substring search through the pg_trgm indexes, which row-level security keeps from non-leakproof ILIKE; pinned to kefu.current_tenant(), ids only"
+        ),
         "routing.due_timers(integer)": Door(
             roles: ["kefu_events"], reason: "routing's timer worker finds due timers across tenants (tenant and timer ids only), then applies each inside its tenant"
         ),

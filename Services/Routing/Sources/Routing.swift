@@ -1,6 +1,7 @@
 import Foundation
 import KefuCore
 import KefuModels
+import KefuReceptionClient
 import Logging
 
 /// Everything the routing routes and background work share: built once per process.
@@ -22,11 +23,7 @@ public struct Routing: Sendable {
     init(resources: ServiceResources) throws {
         self.resources = resources
         let environment = resources.config.environment
-        let receptionPort = environment["KEFU_RECEPTION_PORT"].flatMap(Int.init) ?? ServiceName.reception.defaultPort
-        self.reception = ReceptionDirectory(
-            baseURL: environment["KEFU_RECEPTION_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:\(receptionPort)",
-            platformToken: resources.config.platformToken, logger: resources.logger
-        )
+        self.reception = ReceptionDirectory(resources: resources)
         self.visitorTokens = try VisitorTokens(secretsKeyFile: resources.config.secretsKeyFile)
         self.rateLimiter = RateLimiter(database: resources.database, schema: "routing")
         self.visitorsPerAddress = environment["KEFU_VISITOR_RATE_LIMIT_PER_ADDRESS"].flatMap(Int.init) ?? 120

@@ -13,10 +13,13 @@ public struct Problem: Error, HTTPResponseError, Sendable, Equatable {
     public var detail: String?
     public var fieldErrors: [FieldError]
     public var headers: HTTPFields
+    /// RFC 9457 extension members a client acts on (`merged_into` of a merged customer), beside
+    /// the standard ones; never overriding them.
+    public var extensions: [String: String]
 
     public init(
         _ status: HTTPResponse.Status, code: String, title: String? = nil, detail: String? = nil,
-        fieldErrors: [FieldError] = [], headers: HTTPFields = [:]
+        fieldErrors: [FieldError] = [], headers: HTTPFields = [:], extensions: [String: String] = [:]
     ) {
         self.status = status
         self.code = code
@@ -24,12 +27,14 @@ public struct Problem: Error, HTTPResponseError, Sendable, Equatable {
         self.detail = detail
         self.fieldErrors = fieldErrors
         self.headers = headers
+        self.extensions = extensions
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = Body(
             type: "urn:kefu:problem:\(code)", title: title, status: Int(status.code), detail: detail,
-            code: code, instance: request.uri.path, errors: fieldErrors.isEmpty ? nil : fieldErrors
+            code: code, instance: request.uri.path, errors: fieldErrors.isEmpty ? nil : fieldErrors,
+            extensions: extensions.isEmpty ? nil : extensions
         )
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
@@ -39,7 +44,7 @@ public struct Problem: Error, HTTPResponseError, Sendable, Equatable {
         )
     }
 
-    struct Body: Codable {
+    struct Body: Encodable {
         let type: String
         let title: String
         let status: Int
@@ -47,6 +52,32 @@ public struct Problem: Error, HTTPResponseError, Sendable, Equatable {
         let code: String
         let instance: String
         let errors: [FieldError]?
+        let extensions: [String: String]?
+
+        enum CodingKeys: String, CodingKey { case type, title, status, detail, code, instance, errors }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
+            try container.encode(title, forKey: .title)
+            try container.encode(status, forKey: .status)
+            try container.encodeIfPresent(detail, forKey: .detail)
+            try container.encode(code, forKey: .code)
+            try container.encode(instance, forKey: .instance)
+            try container.encodeIfPresent(errors, forKey: .errors)
+            var members = encoder.container(keyedBy: MemberKey.self)
+            for (key, value) in extensions ?? [:] where CodingKeys(stringValue: key) == nil {
+                try members.encode(value, forKey: MemberKey(key))
+            }
+        }
+    }
+
+    struct MemberKey: CodingKey {
+        let stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
     }
 }
 

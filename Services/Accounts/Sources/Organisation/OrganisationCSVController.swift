@@ -43,43 +43,11 @@ struct OrganisationCSVController {
         }
     }
 
-    /// The CSV body as named columns per record.
-    struct Sheet {
-        let columns: [String]
-        let records: [(line: Int, values: [String: String])]
-    }
-
-    func readSheet(_ request: Request, context: KefuRequestContext, required: [String], allowed: Set<String>) async throws -> Sheet {
-        let buffer = try await request.body.collect(upTo: 5 * 1024 * 1024)
-        guard let text = String(validating: Array(buffer.readableBytesView), as: UTF8.self) else {
-            throw Problem.badRequest(code: "malformed_csv", detail: "The file is not UTF-8 text.")
-        }
-        let records: [CSV.Record]
-        do {
-            records = try CSV.parse(text)
-        } catch let error as CSV.ParseError {
-            throw Problem.badRequest(code: "malformed_csv", detail: "Line \(error.line): \(error.message).")
-        }
-        guard let header = records.first else { throw Problem.invalid("file", "is empty: the first line names the columns", code: "required") }
-        let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        var v = Validation()
-        for column in required where !columns.contains(column) { v.add("columns", "lacks the column \(column)", code: "missing_column") }
-        for column in columns where !allowed.contains(column) { v.add("columns", "has an unknown column \(column); known: \(allowed.sorted().joined(separator: ", "))", code: "unknown_column") }
-        v.check(records.count - 1 <= Self.maxRows, "file", "has more than \(Self.maxRows) rows; split it", code: "too_large")
-        try v.throwIfInvalid()
-        return Sheet(columns: columns, records: records.dropFirst().map { record in
-            var values: [String: String] = [:]
-            for (index, column) in columns.enumerated() where index < record.fields.count {
-                values[column] = Self.unescapeFormula(record.fields[index].trimmingCharacters(in: .whitespaces))
-            }
-            return (record.line, values)
-        })
-    }
-
-    /// Undoes the export's protection against spreadsheet formulas (`'=…`).
-    static func unescapeFormula(_ value: String) -> String {
-        guard value.hasPrefix("'"), let second = value.dropFirst().first, "=+-@".contains(second) else { return value }
-        return String(value.dropFirst())
+    func readSheet(_ request: Request, context: KefuRequestContext, required: [String], allowed: Set<String>) async throws -> CSVSheet {
+        try await CSVSheet.read(
+            request, context: context, required: required, allowed: allowed.contains, describeAllowed: allowed.sorted().joined(separator: ", "),
+            maxRows: Self.maxRows
+        )
     }
 
     static func flag(_ value: String?, field: String, into v: inout Validation) -> Bool? {
@@ -313,12 +281,5 @@ struct Directory: Sendable {
             }
             return id
         }
-    }
-}
-
-extension Problem {
-    /// A row's reasons: the field errors, or the problem itself as one entry.
-    var rowErrors: [FieldError] {
-        fieldErrors.isEmpty ? [FieldError(field: "row", code: code, message: detail ?? title)] : fieldErrors
     }
 }

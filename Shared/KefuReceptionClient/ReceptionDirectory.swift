@@ -6,12 +6,13 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// Reception's configuration as routing applies it: each tenant's snapshot, fetched from
-/// reception (`GET /v1/reception/snapshot`, platform token) and kept until a
-/// `reception.config_changed` event announces a newer version — so a change applies to the next
-/// visitor without a restart, and a steady tenant costs no request at all.
-final class ReceptionDirectory: Sendable {
-    let baseURL: String
+/// Reception's configuration as other services apply it (routing its rules, the customer
+/// library its groups' members): each tenant's snapshot, fetched from reception
+/// (`GET /v1/reception/snapshot`, platform token) and kept until a `reception.config_changed`
+/// event announces a newer version — so a change applies to the next visitor without a restart,
+/// and a steady tenant costs no request at all.
+public final class ReceptionDirectory: Sendable {
+    public let baseURL: String
     let platformToken: String?
     let logger: Logger
 
@@ -23,18 +24,29 @@ final class ReceptionDirectory: Sendable {
     }
     private let state = Mutex(State())
 
-    init(baseURL: String, platformToken: String?, logger: Logger) {
+    public init(baseURL: String, platformToken: String?, logger: Logger) {
         self.baseURL = baseURL
         self.platformToken = platformToken
         self.logger = logger
     }
 
-    func announce(_ tenant: TenantID, version: Int64) {
+    /// Reception at `KEFU_RECEPTION_URL` (default: its port on this host), asked with the
+    /// platform token: the one configuration of every service that reads it.
+    public convenience init(resources: ServiceResources) {
+        let environment = resources.config.environment
+        let receptionPort = environment["KEFU_RECEPTION_PORT"].flatMap(Int.init) ?? ServiceName.reception.defaultPort
+        self.init(
+            baseURL: environment["KEFU_RECEPTION_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:\(receptionPort)",
+            platformToken: resources.config.platformToken, logger: resources.logger
+        )
+    }
+
+    public func announce(_ tenant: TenantID, version: Int64) {
         state.withLock { $0.announced[tenant] = max($0.announced[tenant] ?? 0, version) }
     }
 
     /// The tenant's configuration, at least as new as every version announced so far.
-    func snapshot(for tenant: TenantID) async throws -> ReceptionSnapshot {
+    public func snapshot(for tenant: TenantID) async throws -> ReceptionSnapshot {
         let (cached, wanted) = state.withLock { ($0.snapshots[tenant], $0.announced[tenant] ?? 0) }
         if let cached, cached.version >= wanted { return cached }
         let snapshot: ReceptionSnapshot = try await get("/v1/reception/snapshot?tenant_id=\(tenant)&min_version=\(wanted)")
@@ -44,13 +56,13 @@ final class ReceptionDirectory: Sendable {
         return snapshot
     }
 
-    struct WidgetKey: Decodable {
+    public struct WidgetKey: Decodable {
         let tenantId: TenantID
         let widgetId: UUID
     }
 
     /// The tenant and widget of a public widget key; nil when reception knows no such key.
-    func widget(key: String) async throws -> (TenantID, UUID)? {
+    public func widget(key: String) async throws -> (TenantID, UUID)? {
         if let known = state.withLock({ $0.widgetKeys[key] }) { return known }
         guard let found: WidgetKey = try await get("/v1/platform/widget-keys/\(key)", allowingNotFound: true) else { return nil }
         // Keys never move to another widget; a deleted widget is caught when the snapshot lacks it.
@@ -84,8 +96,9 @@ final class ReceptionDirectory: Sendable {
 }
 
 extension Problem {
-    /// Reception could not be asked: routing cannot place a visitor without its configuration.
-    static let receptionUnavailable = Problem(
+    /// Reception could not be asked: routing cannot place a visitor without its configuration, nor
+/// the customer library learn a group's members.
+    public static let receptionUnavailable = Problem(
         .serviceUnavailable, code: "reception_unavailable",
         detail: "The reception configuration cannot be read right now; try again shortly.", headers: [.retryAfter: "1"]
     )

@@ -1,0 +1,96 @@
+import Foundation
+import KefuCore
+import KefuModels
+import PostgresNIO
+
+/// The statements every writer of customers shares (routes and event consumers), so a profile,
+/// an identity or an owner is written one way.
+extension TenantTransaction {
+    func insertCustomer(_ id: UUID, _ profile: Profile, entered: Bool, owner: UUID?, team: UUID?) async throws {
+        try await query("""
+            INSERT INTO customers.customers (tenant_id, id, entered, entered_at, name, gender, age, birthday, education, region,
+                address, company, title, phones, search_phones, emails, status, tags, remark, source, follow_up_status, funnel_stage, custom,
+                owner_id, owner_team_id)
+            VALUES (\(tenantID.uuid), \(id), \(entered), CASE WHEN \(entered) THEN now() END, \(profile.name), \(profile.gender),
+                \(profile.age), \(profile.birthday)::date, \(profile.education), \(profile.region), \(profile.address), \(profile.company),
+                \(profile.title), \(profile.phones), \(profile.phones.joined(separator: " ")), \(profile.emails), \(profile.status),
+                \(profile.tags), \(profile.remark), \(profile.source), \(profile.followUpStatus), \(profile.funnelStage), \(try Self.json(profile.custom))::jsonb,
+                \(owner), \(team))
+            """)
+    }
+
+    func updateProfile(_ id: UUID, _ profile: Profile) async throws {
+        try await query("""
+            UPDATE customers.customers SET name = \(profile.name), gender = \(profile.gender), age = \(profile.age),
+                birthday = \(profile.birthday)::date, education = \(profile.education), region = \(profile.region),
+                address = \(profile.address), company = \(profile.company), title = \(profile.title), phones = \(profile.phones),
+                search_phones = \(profile.phones.joined(separator: " ")), emails = \(profile.emails), status = \(profile.status), tags = \(profile.tags), remark = \(profile.remark),
+                source = \(profile.source), follow_up_status = \(profile.followUpStatus), funnel_stage = \(profile.funnelStage),
+                custom = \(try Self.json(profile.custom))::jsonb, updated_at = now()
+            WHERE id = \(id)
+            """)
+    }
+
+    /// Adds an identity to a customer; one already held by another customer is a 409 naming it
+    /// (two different people are never merged by guesswork: issue 12).
+    func addIdentity(_ identity: CustomerView.Identity, to customer: UUID) async throws {
+        try await rejectingDuplicates(as: .conflict(
+            code: "identity_taken", detail: "Another customer is already known as \(identity.kind) \(identity.externalId)."
+        )) {
+            try await query("""
+                INSERT INTO customers.identities (tenant_id, kind, channel, external_id, customer_id)
+                VALUES (\(tenantID.uuid), \(identity.kind), \(identity.channel ?? ""), \(identity.externalId), \(customer))
+                """)
+        }
+    }
+
+    /// Publishes who owns the customer now, with its web visitors (routing's owner first).
+    func publishOwner(of customer: UUID) async throws {
+        let rows = try await query("SELECT owner_id, owner_team_id FROM customers.customers WHERE id = \(customer)")
+        for try await (owner, team) in rows.decode((UUID?, UUID?).self) {
+            try await publish(CustomerOwnerChanged(
+                customerId: customer, ownerId: owner.map(EmployeeID.init), ownerTeamId: team, visitorIds: try await visitorIDs(of: customer)
+            ))
+        }
+    }
+
+    /// Sets the owner and team of each customer and publishes each change.
+    func setOwners(_ customers: [UUID], owner: UUID?, team: UUID?) async throws {
+        for customer in customers {
+            try await query("""
+                UPDATE customers.customers SET owner_id = \(owner), owner_team_id = \(team), updated_at = now() WHERE id = \(customer)
+                """)
+            try await publishOwner(of: customer)
+            // "Has an owner" is a fact rules may test.
+            try await applyRules(to: customer)
+        }
+    }
+
+    /// Deletes a customer with everything that hangs on it (identities, receptions, follow-ups …).
+    func deleteCustomer(_ before: CustomerView, by: EmployeeID?) async throws {
+        let visitors = try await visitorIDs(of: before.id)
+        try await query("DELETE FROM customers.customers WHERE id = \(before.id)")
+        // Routing must stop sending these visitors to the former owner.
+        if before.ownerId != nil || before.ownerTeamId != nil {
+            try await publish(CustomerOwnerChanged(customerId: before.id, ownerId: nil, ownerTeamId: nil, visitorIds: visitors))
+        }
+        try await publish(CustomerDeleted(customerId: before.id, visitorIds: visitors, by: by))
+    }
+
+    /// Marks or unmarks a customer as an employee's favourite (idempotent both ways).
+    func setFavourite(_ customer: UUID, of employee: EmployeeID, _ favourite: Bool) async throws {
+        if favourite {
+            try await query("""
+                INSERT INTO customers.favourites (tenant_id, customer_id, employee_id) VALUES (\(tenantID.uuid), \(customer), \(employee.uuid))
+                ON CONFLICT DO NOTHING
+                """)
+        } else {
+            try await query("DELETE FROM customers.favourites WHERE customer_id = \(customer) AND employee_id = \(employee.uuid)")
+        }
+        try await publish(CustomerPersonalMarkChanged(customerId: customer, employeeId: employee, mark: "favourite", present: favourite))
+    }
+
+    static func json(_ values: [String: JSONValue]) throws -> String {
+        String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
+    }
+}

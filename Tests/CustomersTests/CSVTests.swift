@@ -1,0 +1,92 @@
+import Foundation
+import HTTPTypes
+import KefuCore
+import KefuModels
+import KefuTestSupport
+import NIOCore
+import Testing
+
+/// CSV import (row results, good rows kept, re-runs change nothing) and streamed export.
+@Suite struct CSVTests {
+    func upload(_ h: CustomersHarness, _ csv: String, token: String) async throws -> APIReply {
+        try await h.client.execute(
+            uri: "/v1/customers/import", method: .post,
+            headers: [.authorization: "Bearer \(token)", .contentType: "text/csv"], body: ByteBuffer(string: csv)
+        ) { APIReply(status: $0.status, headers: $0.headers, body: Data(buffer: $0.body)) }
+    }
+
+    @Test func importReportsEachRowAndARerunChangesNothing() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            #expect(try await h.call(.post, "/v1/customer-fields", token: tenant.admin, json: [
+                "api_name": "budget", "display_name": "Budget", "type": "number",
+            ]).status == .created)
+            // Excel's "CSV UTF-8": a byte-order mark, CRLF, quoted cells with commas and line breaks.
+            let csv = "\u{FEFF}Name,Phones,Tags,Age,custom.budget,Remark,id\r\n"
+                + "张三,'13800000001;021-5555,vip;wholesale,34,1200,\"Likes tea, not coffee\",\r\n"
+                + "李四,13900000002,,abc,,,\r\n"
+                + ",13900000003,,,,,\r\n"
+                + "\"O'Neil\",,,,,\"'=HYPERLINK(\"\"x\"\")\",\r\n"
+                + "王五,not-a-phone,,,lots,,\r\n"
+            let first = try await upload(h, csv, token: tenant.admin)
+            #expect(first.status == .ok, "\(first.text)")
+            #expect(first.json["created"] as? Int == 2 && first.json["failed"] as? Int == 3 && first.json["skipped"] as? Int == 0)
+            let rows = first.json["rows"] as? [[String: Any]] ?? []
+            #expect(rows.map { $0["line"] as? Int } == [2, 3, 4, 5, 6])
+            #expect(rows.map { $0["result"] as? String } == ["created", "failed", "failed", "created", "failed"])
+            #expect(((rows[1]["errors"] as? [[String: Any]]) ?? []).map { $0["field"] as? String } == ["age"])
+            #expect(((rows[2]["errors"] as? [[String: Any]]) ?? []).map { $0["field"] as? String } == ["name"])
+            #expect(Set(((rows[4]["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String }) == ["phones[0].value", "custom_fields.budget"])
+
+            let zhang = try await h.call(.get, "/v1/customers/\(rows[0]["customer_id"] as! String)", token: tenant.admin)
+            #expect((zhang.json["phones"] as? [[String: Any]])?.map { $0["value"] as? String } == ["13800000001", "021-5555"])
+            #expect(zhang.json["tags"] as? [String] == ["vip", "wholesale"] && zhang.string("remark") == "Likes tea, not coffee")
+            #expect((zhang.json["custom_fields"] as? [String: Any])?["budget"] as? Double == 1200)
+            let oneil = try await h.call(.get, "/v1/customers/\(rows[3]["customer_id"] as! String)", token: tenant.admin)
+            #expect(oneil.string("remark") == "=HYPERLINK(\"x\")", "the export's formula guard is undone")
+
+            let again = try await upload(h, csv, token: tenant.admin)
+            #expect(again.json["created"] as? Int == 0 && again.json["skipped"] as? Int == 2 && again.json["failed"] as? Int == 3)
+            #expect(try await h.call(.get, "/v1/customers/count", token: tenant.admin).json["count"] as? Int == 2, "a re-run creates nothing")
+
+            #expect(try await upload(h, "name,colour\r\nX,red\r\n", token: tenant.admin).fields == ["columns"])
+            #expect(try await upload(h, "name\r\n\"unclosed\r\n", token: tenant.admin).code == "malformed_csv")
+            #expect(try await upload(h, "name\r\nX\r\n", token: try await h.token(tenant, [.customersView, .customersEdit])).status == .forbidden)
+        }
+    }
+
+    @Test func twoImportsOfOneFileAtOnceCreateEachRowOnce() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let csv = "name,phones\r\n" + (0..<20).map { "Customer \($0),1380000\(1000 + $0)\r\n" }.joined()
+            let created = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<2 { group.addTask { try await upload(h, csv, token: tenant.admin).json["created"] as? Int ?? -1 } }
+                return try await group.reduce(0, +)
+            }
+            #expect(created == 20)
+            #expect(try await h.call(.get, "/v1/customers/count", token: tenant.admin).json["count"] as? Int == 20)
+        }
+    }
+
+    @Test func exportStreamsAListWithFormulasGuarded() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let other = try await h.tenant()
+            for index in 0..<3 { _ = try await h.customer(tenant, ["name": "C\(index)", "tags": ["t\(index)"]]) }
+            _ = try await h.customer(tenant, ["name": "Evil", "remark": "=cmd|' /C calc'!A0", "phones": [["value": "+86 138 0000 0000"]]])
+            _ = try await h.customer(other, ["name": "Elsewhere"])
+            let export = try await h.call(.get, "/v1/customers/export?sort=created_at", token: tenant.admin)
+            #expect(export.status == .ok && export.headers[.contentType] == "text/csv; charset=utf-8")
+            let records = try CSV.parse(export.text)
+            #expect(records.first?.fields.first == "id" && records.count == 5)
+            let names = records.dropFirst().map { $0.fields[2] }
+            #expect(names == ["C0", "C1", "C2", "Evil"])
+            let evil = try #require(records.last?.fields)
+            #expect(evil.contains("'=cmd|' /C calc'!A0") && evil.contains("'+86 138 0000 0000"), "formula cells guarded")
+            let searched = try await h.call(.get, "/v1/customers/export?q=C1", token: tenant.admin)
+            #expect(try CSV.parse(searched.text).count == 2)
+            #expect(try await h.call(.get, "/v1/customers/export", token: try await h.token(tenant, [.customersView])).status == .forbidden)
+            #expect(try await h.call(.get, "/v1/customers/export?view_id=nope", token: tenant.admin).fields == ["view_id"])
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import KefuCore
+import KefuModels
+import KefuTestSupport
+import Testing
+
+/// Merges: everything moves to the survivor, the loser answers 410, races and self-merges fail cleanly.
+@Suite struct MergeTests {
+    @Test func aMergeMovesEverythingAndKeepsTheLosersValues() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            #expect(try await h.call(.post, "/v1/customer-fields", token: tenant.admin, json: [
+                "api_name": "level", "display_name": "Level", "type": "short_text",
+            ]).status == .created)
+            #expect(try await h.call(.post, "/v1/customer-fields", token: tenant.admin, json: [
+                "api_name": "budget", "display_name": "Budget", "type": "number",
+            ]).status == .created)
+            let survivor = try await h.customer(tenant, [
+                "name": "Li Lei", "company": "Acme", "tags": ["vip"], "phones": [["value": "13800000001"]],
+                "custom_fields": ["level": "gold"], "identities": [["kind": "qq", "external_id": "111"]],
+            ])
+            // A contact from routing, entered, then given a profile.
+            let visitor = VisitorID()
+            try await h.publish(VisitorSeen(visitorId: visitor, widgetId: UUID(), isNew: true, visitCount: 1, attributes: [:], seenAt: Date()), in: tenant)
+            try await h.publish(ConversationCreated(conversationId: ConversationID(), visitorId: visitor, widgetId: nil, channel: "web", createdAt: Date()), in: tenant)
+            var loser: String?
+            #expect(try await h.eventually {
+                loser = try await h.call(.get, "/v1/customers?entered=false", token: tenant.admin).data.first { ($0["reception_count"] as? Int) == 1 }?["id"] as? String
+                return loser != nil
+            })
+            let gone = try #require(loser)
+            #expect(try await h.call(.post, "/v1/customers/\(gone)/enter", token: tenant.admin).status == .ok)
+            #expect(try await h.call(.patch, "/v1/customers/\(gone)", token: tenant.admin, json: [
+                "name": "Lei Li", "company": "Other Co", "title": "Buyer", "tags": ["wholesale", "vip"],
+                "phones": [["value": "13900000002"]], "custom_fields": ["level": "silver", "budget": 900],
+            ]).status == .ok)
+
+            let merged = try await h.call(.post, "/v1/customers/\(survivor)/merge", token: tenant.admin, json: ["from": [gone]])
+            #expect(merged.status == .ok, "\(merged.text)")
+            let moved = merged.json["moved"] as? [String: Any] ?? [:]
+            #expect(moved["identities"] as? Int == 1 && moved["receptions"] as? Int == 1)
+            #expect(moved["tags"] as? [String] == ["wholesale"] && moved["phones"] as? [String] == ["13900000002"])
+            #expect(Set(moved["filled"] as? [String] ?? []) == ["title", "custom.budget"])
+            let kept = (merged.json["losers"] as? [String: Any])?[gone] as? [String: Any]
+            #expect(kept?["company"] as? String == "Other Co" && (kept?["custom_fields"] as? [String: Any])?["level"] as? String == "silver",
+                    "the loser's replaced values are in the merge record")
+
+            let after = try await h.call(.get, "/v1/customers/\(survivor)", token: tenant.admin)
+            #expect(after.string("name") == "Li Lei" && after.string("company") == "Acme" && after.string("title") == "Buyer")
+            #expect(after.json["tags"] as? [String] == ["vip", "wholesale"])
+            #expect((after.json["phones"] as? [[String: Any]])?.map { $0["value"] as? String } == ["13800000001", "13900000002"])
+            #expect((after.json["custom_fields"] as? [String: Any])?["level"] as? String == "gold")
+            #expect((after.json["custom_fields"] as? [String: Any])?["budget"] as? Double == 900)
+            #expect(Set((after.json["identities"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }) == ["qq", "web_visitor"])
+            #expect(after.json["reception_count"] as? Int == 1)
+
+            let old = try await h.call(.get, "/v1/customers/\(gone)", token: tenant.admin)
+            #expect(old.status == .gone && old.code == "merged" && old.string("merged_into") == survivor)
+            #expect(try await h.call(.patch, "/v1/customers/\(gone)", token: tenant.admin, json: ["title": "X"]).status == .gone)
+            #expect(try await h.call(.get, "/v1/customers/\(survivor)/merges", token: tenant.admin).data.count == 1)
+
+            let events = try await h.events(CustomerMerged.self, in: tenant)
+            #expect(events.map(\.mergedIds) == [[UUID(uuidString: gone)!]] && events.first?.visitorIds == [visitor])
+            #expect(try await h.events(CustomerOwnerChanged.self, in: tenant).last?.visitorIds == [visitor], "routing learns the visitor's new owner")
+            // Later traffic of the merged visitor counts on the survivor.
+            try await h.publish(ConversationCreated(conversationId: ConversationID(), visitorId: visitor, widgetId: nil, channel: "web", createdAt: Date()), in: tenant)
+            #expect(try await h.eventually { try await h.call(.get, "/v1/customers/\(survivor)", token: tenant.admin).json["reception_count"] as? Int == 2 })
+        }
+    }
+
+    @Test func badMergesFailCleanly() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let other = try await h.tenant()
+            let a = try await h.customer(tenant)
+            let b = try await h.customer(tenant)
+            let foreign = try await h.customer(other)
+            #expect(try await h.call(.post, "/v1/customers/\(a)/merge", token: tenant.admin, json: ["from": [a]]).fields == ["from[0]"])
+            #expect(try await h.call(.post, "/v1/customers/\(a)/merge", token: tenant.admin, json: ["from": [String]()]).fields == ["from"])
+            #expect(try await h.call(.post, "/v1/customers/\(a)/merge", token: tenant.admin, json: ["from": ["nope"]]).fields == ["from[0]"])
+            #expect(try await h.call(.post, "/v1/customers/\(a)/merge", token: tenant.admin, json: ["from": [foreign]]).fields == ["from[0]"])
+            #expect(try await h.call(.post, "/v1/customers/\(foreign)/merge", token: tenant.admin, json: ["from": [a]]).status == .notFound)
+            #expect(try await h.call(.post, "/v1/customers/\(a)/merge", token: try await h.token(tenant, [.customersView]), json: ["from": [b]]).status == .forbidden)
+            let mine = try await h.token(tenant, scopes: [.mine])
+            #expect(try await h.call(.post, "/v1/customers/\(a)/merge", token: mine, json: ["from": [b]]).status == .notFound)
+            #expect(try await h.call(.get, "/v1/customers/\(b)", token: tenant.admin).status == .ok, "nothing merged")
+            #expect(try await h.events(CustomerMerged.self, in: tenant).isEmpty)
+        }
+    }
+
+    @Test func twoOppositeMergesAtOnceOneWinsAndNothingIsLost() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let a = try await h.customer(tenant, ["name": "A", "identities": [["kind": "qq", "external_id": "a"]]])
+            let b = try await h.customer(tenant, ["name": "B", "identities": [["kind": "qq", "external_id": "b"]]])
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                group.addTask { Int(try await h.call(.post, "/v1/customers/\(a)/merge", token: tenant.admin, json: ["from": [b]]).status.code) }
+                group.addTask { Int(try await h.call(.post, "/v1/customers/\(b)/merge", token: tenant.admin, json: ["from": [a]]).status.code) }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.sorted() == [200, 410], "the second finds its survivor merged away")
+            let listed = try await h.call(.get, "/v1/customers", token: tenant.admin).data
+            #expect(listed.count == 1)
+            #expect(Set((listed.first?["identities"] as? [[String: Any]] ?? []).compactMap { $0["external_id"] as? String }) == ["a", "b"])
+            #expect(try await h.events(CustomerMerged.self, in: tenant).count == 1)
+        }
+    }
+
+    @Test func aStrongIdentifierMergesAndAWeakOneIsRefused() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let holder = try await h.customer(tenant, ["name": "Holder", "identities": [
+                ["kind": "wechat_unionid", "external_id": "u-1"], ["kind": "qq", "external_id": "42"],
+            ]])
+            let target = try await h.customer(tenant, ["name": "Target"])
+            let weak = try await h.call(.post, "/v1/customers/\(target)/identities", token: tenant.admin, json: ["kind": "qq", "external_id": "42"])
+            #expect(weak.status == .conflict && weak.code == "identity_taken")
+            #expect(try await h.call(.get, "/v1/customers/\(holder)", token: tenant.admin).status == .ok, "no merge by guesswork")
+            let fresh = try await h.call(.post, "/v1/customers/\(target)/identities", token: tenant.admin, json: ["kind": "phone", "external_id": "13800000009"])
+            #expect(fresh.status == .created, "\(fresh.text)")
+            #expect(try await h.call(.post, "/v1/customers/\(target)/identities", token: tenant.admin, json: ["kind": "fax", "external_id": "1"]).fields == ["identities[0].kind"])
+
+            let strong = try await h.call(.post, "/v1/customers/\(target)/identities", token: tenant.admin, json: ["kind": "wechat_unionid", "external_id": "u-1"])
+            #expect(strong.status == .created, "\(strong.text)")
+            #expect(Set((strong.json["identities"] as? [[String: Any]] ?? []).compactMap { $0["external_id"] as? String }) == ["13800000009", "u-1", "42"])
+            #expect(try await h.call(.get, "/v1/customers/\(holder)", token: tenant.admin).string("merged_into") == target)
+            #expect(try await h.events(CustomerMerged.self, in: tenant).map(\.reason) == ["identity"])
+        }
+    }
+}
