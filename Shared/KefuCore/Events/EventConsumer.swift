@@ -53,7 +53,7 @@ public final class EventConsumer: Service, Sendable {
     /// The position of an `.everyProcess` consumer (durable ones keep theirs in the database).
     private let memoryCursor = Mutex<EventPosition?>(nil)
 
-    public init(
+    public convenience init(
         name: String,
         reader: Database,
         listenURL: DatabaseURL,
@@ -63,21 +63,14 @@ public final class EventConsumer: Service, Sendable {
         logger: Logger,
         handler: @escaping Handler
     ) {
-        self.name = name
-        self.mode = mode
-        self.reader = reader
-        self.listenURL = listenURL
-        self.pollInterval = pollInterval
-        self.batchSize = batchSize
-        self.handler = { events in for event in events { try await handler(event) } }
-        self.batched = false
-        var logger = logger
-        logger[metadataKey: "consumer"] = "\(name)"
-        self.logger = logger
+        self.init(
+            name: name, reader: reader, listenURL: listenURL, pollInterval: pollInterval, batchSize: batchSize, mode: mode,
+            logger: logger, batched: false
+        ) { events in for event in events { try await handler(event) } }
     }
 
     /// A consumer whose handler takes each batch at once (up to `batchSize` events).
-    public init(
+    public convenience init(
         name: String,
         reader: Database,
         listenURL: DatabaseURL,
@@ -87,14 +80,24 @@ public final class EventConsumer: Service, Sendable {
         logger: Logger,
         batchHandler: @escaping BatchHandler
     ) {
+        self.init(
+            name: name, reader: reader, listenURL: listenURL, pollInterval: pollInterval, batchSize: batchSize, mode: mode,
+            logger: logger, batched: true, batchHandler
+        )
+    }
+
+    private init(
+        name: String, reader: Database, listenURL: DatabaseURL, pollInterval: Duration, batchSize: Int, mode: Mode,
+        logger: Logger, batched: Bool, _ handler: @escaping BatchHandler
+    ) {
         self.name = name
         self.mode = mode
         self.reader = reader
         self.listenURL = listenURL
         self.pollInterval = pollInterval
         self.batchSize = batchSize
-        self.handler = batchHandler
-        self.batched = true
+        self.handler = handler
+        self.batched = batched
         var logger = logger
         logger[metadataKey: "consumer"] = "\(name)"
         self.logger = logger
