@@ -124,22 +124,25 @@ struct ConversationPlacer {
     /// re-checked under its lock, so a concurrent claim never pushes an agent past the limit.
     func claimSeat(members: [UUID], limit: Int, in tx: TenantTransaction) async throws -> (UUID?, [TraceStep.Candidate]) {
         guard !members.isEmpty, limit > 0 else { return (nil, []) }
-        let claimed = try await tx.query("""
-            UPDATE routing.agents a SET open_count = open_count + 1, last_assigned_at = clock_timestamp()
-            WHERE a.employee_id = (
-                SELECT employee_id FROM routing.agents
-                WHERE employee_id = ANY(\(members)) AND active AND status = 'online' AND reception = 'on' AND open_count < \(limit)
-                ORDER BY open_count, last_assigned_at NULLS FIRST, employee_id
-                LIMIT 1 FOR UPDATE
-            ) AND a.open_count < \(limit)
-            RETURNING a.employee_id
-            """).collect().first.map { try $0.decode(UUID.self) }
-        // Why each member was or was not taken, for the trace (read after the claim: what it saw).
+        // The claim, and beside it why each member was or was not taken (for the trace: the
+        // members as the claim saw them), in one statement.
         let rows = try await tx.query("""
-            SELECT employee_id, active, status, reception, open_count FROM routing.agents WHERE employee_id = ANY(\(members))
-            """)
+            WITH claimed AS (
+                UPDATE routing.agents a SET open_count = open_count + 1, last_assigned_at = clock_timestamp()
+                WHERE a.employee_id = (
+                    SELECT employee_id FROM routing.agents
+                    WHERE employee_id = ANY(\(members)) AND active AND status = 'online' AND reception = 'on' AND open_count < \(limit)
+                    ORDER BY open_count, last_assigned_at NULLS FIRST, employee_id
+                    LIMIT 1 FOR UPDATE
+                ) AND a.open_count < \(limit)
+                RETURNING a.employee_id
+            )
+            SELECT employee_id, active, status, reception, open_count, employee_id IN (SELECT employee_id FROM claimed)
+            FROM routing.agents WHERE employee_id = ANY(\(members))
+            """).collect().map { try $0.decode((UUID, Bool, String, String, Int, Bool).self) }
+        let claimed = rows.first { $0.5 }?.0
         var known: [UUID: String] = [:]
-        for try await (id, active, status, reception, open) in rows.decode((UUID, Bool, String, String, Int).self) {
+        for (id, active, status, reception, open, _) in rows {
             known[id] = id == claimed ? "taken"
                 : !active ? "disabled"
                 : status != "online" ? status

@@ -6,24 +6,29 @@ import PostgresNIO
 /// The writes every conversation path shares, each with its event in the same transaction.
 extension TenantTransaction {
     /// Hands `conversation` to `agent` (whose seat the caller already claimed) and records it.
+    /// Callers hold seat locks that serialise a group's placements, so this is one statement —
+    /// the conversation, its queue wait, its history row and the realtime notice — and the outbox
+    /// row: the locks are held for as few round trips as possible.
     func assign(
         _ conversation: UUID, to agent: UUID, group: UUID?, reason: AssignmentReason, previous: UUID?, note: String?, by: UUID?
     ) async throws {
+        let notice = RealtimeNotice.conversation(conversation, [.transfer, .forcedTransfer].contains(reason) ? .transferred : .assigned)
         try await query("""
-            UPDATE routing.conversations SET status = 'open', agent_id = \(agent), group_id = coalesce(\(group)::uuid, group_id),
-                assigned_at = now(), queued_at = NULL
-            WHERE id = \(conversation)
-            """)
-        try await cancelQueueWait(conversation)
-        try await query("""
+            WITH moved AS (
+                UPDATE routing.conversations SET status = 'open', agent_id = \(agent), group_id = coalesce(\(group)::uuid, group_id),
+                    assigned_at = now(), queued_at = NULL
+                WHERE id = \(conversation) RETURNING id
+            ), waited AS (
+                DELETE FROM routing.timers WHERE conversation_id = \(conversation) AND kind = 'queue_wait'
+            )
             INSERT INTO routing.assignments (tenant_id, conversation_id, agent_id, group_id, reason, previous_agent_id, note, by_employee)
-            VALUES (\(tenantID.uuid), \(conversation), \(agent), \(group), \(reason.rawValue), \(previous), \(note), \(by))
+            SELECT \(tenantID.uuid), moved.id, \(agent), \(group), \(reason.rawValue), \(previous), \(note), \(by) FROM moved
+            RETURNING pg_notify(\(RealtimeNotice.channel), \(notice.payload(tenant: tenantID))) IS NULL
             """)
         try await publish(ConversationAssigned(
             conversationId: ConversationID(conversation), agentId: EmployeeID(agent), groupId: group, reason: reason,
             previousAgentId: previous.map(EmployeeID.init), assignedAt: Date()
         ))
-        try await notifyRealtime(.conversation(conversation, [.transfer, .forcedTransfer].contains(reason) ? .transferred : .assigned))
     }
 
     /// Gives back one of `agent`'s seats (the caller holds their seat locks).

@@ -39,10 +39,6 @@ extension TenantTransaction {
             """)
     }
 
-    func cancelQueueWait(_ conversation: UUID) async throws {
-        try await query("DELETE FROM routing.timers WHERE conversation_id = \(conversation) AND kind = 'queue_wait'")
-    }
-
     /// An ended conversation has nothing left to time.
     func cancelTimers(_ conversation: UUID) async throws {
         try await query("DELETE FROM routing.timers WHERE conversation_id = \(conversation)")
