@@ -70,6 +70,14 @@ public final class ReceptionDirectory: Sendable {
         return (found.tenantId, found.widgetId)
     }
 
+    /// The quick reply `employee` sends by reference: one of the tenant's enterprise quick
+    /// replies or their own personal one; nil when it is neither (reception decides).
+    public func quickReply(_ id: UUID, tenant: TenantID, employee: UUID) async throws -> QuickReply? {
+        let path = "/v1/platform/tenants/\(tenant)/quick-replies/\(id.uuidString.lowercased())?employee=\(employee.uuidString.lowercased())"
+        let item: ConfigItem<QuickReply>? = try await get(path, allowingNotFound: true)
+        return item?.document
+    }
+
     private func get<T: Decodable>(_ path: String) async throws -> T {
         guard let value: T = try await get(path, allowingNotFound: false) else { throw Problem.receptionUnavailable }
         return value

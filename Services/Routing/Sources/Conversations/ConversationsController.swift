@@ -94,14 +94,32 @@ struct ConversationsController {
         }
     }
 
+    /// A message of the agent's: a `body`, or a quick reply by reference (`quick_reply_id`: an
+    /// enterprise one, or the agent's own personal one), sent as its text.
+    struct AgentSendRequest: Decodable {
+        let clientMessageId: String?
+        let body: MessageBody?
+        let quickReplyId: UUID?
+    }
+
     @Sendable func send(request: Request, context: KefuRequestContext) async throws -> EditedResponse<MessageView> {
         let (principal, agent) = try AgentsController.employee(context)
         try context.requirePermission(.clientLogin)
         let id = try context.parameters.uuid(what: "conversation")
-        let input = try await request.decode(as: VisitorConversationsController.SendRequest.self, context: context)
-        let message = NewMessage(
-            sender: .agent, senderID: agent, clientMessageID: try MessagePage.clientID(input.clientMessageId), body: try input.body.validated()
-        )
+        let input = try await request.decode(as: AgentSendRequest.self, context: context)
+        let body: MessageBody
+        switch (input.body, input.quickReplyId) {
+        case (let given?, nil):
+            body = try given.validated()
+        case (nil, let reply?):
+            guard let quick = try await routing.reception.quickReply(reply, tenant: principal.tenantID, employee: agent) else {
+                throw Problem.invalid("quick_reply_id", "is neither an enterprise quick reply nor one of yours", code: "not_found")
+            }
+            body = .text(quick.text)
+        default:
+            throw Problem.invalid("body", "send a body or a quick_reply_id, one of the two", code: "required")
+        }
+        let message = NewMessage(sender: .agent, senderID: agent, clientMessageID: try MessagePage.clientID(input.clientMessageId), body: body)
         let (view, created) = try await routing.database.withTenant(principal.tenantID) { tx in
             try await held(id, by: agent, principal: principal, tx: tx)
             return try await tx.append(message, to: id)
