@@ -17,9 +17,10 @@ cluster_up "$DATA/pg" "$PORT" max_connections=100
 # KEFU_BENCH_BUILD=debug: a quick dry run of this script (its figures mean nothing).
 CONFIG="${KEFU_BENCH_BUILD:-release}"
 log "building ($CONFIG)"
-swift build -c "$CONFIG" --product kefu-bench
-swift build -c "$CONFIG" --product kefu-accounts
-bin="$(swift build -c "$CONFIG" --show-bin-path)"
+build() { if [ "$CONFIG" = release ]; then release_build "$@"; else swift build -c "$CONFIG" "$@"; fi; }
+build --product kefu-bench
+build --product kefu-accounts
+bin="$(build --show-bin-path)"
 ensure_jwt_keys "$DATA/keys"
 export KEFU_PLATFORM_TOKEN="bench-platform-token-$(openssl rand -hex 8)"
 "$bin/kefu-bench" webhook-receiver --port "$RECEIVER_PORT" >"$DATA/receiver.log" 2>&1 &

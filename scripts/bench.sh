@@ -17,10 +17,10 @@ cluster_up "$DATA/pg" "$PORT" max_connections=100
 APP_URL="postgres://kefu_app:kefu_app@127.0.0.1:$PORT/kefu"
 OWNER_URL="postgres://kefu_owner:kefu_owner@127.0.0.1:$PORT/kefu"
 log "building (release)"
-swift build -c release --product kefu-bench
-swift build -c release --product kefu-accounts
-swift build -c release --product kefu-reception
-bin="$(swift build -c release --show-bin-path)"
+release_build --product kefu-bench
+release_build --product kefu-accounts
+release_build --product kefu-reception
+bin="$(release_build --show-bin-path)"
 KEFU_MIGRATION_DATABASE_URL="$OWNER_URL" KEFU_SCHEMA_DIR="$ROOT/schema" "$bin/kefu-accounts" migrate 2>/dev/null
 psql "$OWNER_URL" -q -v ON_ERROR_STOP=1 -f bench/setup.sql
 
@@ -61,7 +61,7 @@ printf '  200 rules, one visitor            %8s µs per evaluation   (goal < 50)
 # (one client signing in as one agent over and over: the sign-in rate limits are lifted)
 ensure_packages 'command -v wrk' wrk
 ensure_packages 'command -v python3' python3
-swift build -c release --product kefu-accounts
+release_build --product kefu-accounts
 ensure_jwt_keys "$DATA/keys"
 ACCOUNTS_PORT="${KEFU_BENCH_ACCOUNTS_PORT:-18081}"
 ACCOUNTS_LOG="$DATA/accounts.log"
@@ -153,7 +153,7 @@ echo "reception_snapshot_min_version_vs_healthz=$(ratio "$reception_routing" "$r
 
 # --- Routing: idle memory, assignment on two replicas, message ingest against pgbench -------------
 log "routing: two replicas (release)"
-swift build -c release --product kefu-routing
+release_build --product kefu-routing
 ROUTING_PORTS=("${KEFU_BENCH_ROUTING_PORT:-18083}" "${KEFU_BENCH_ROUTING_PORT_2:-18084}")
 routing_pids=()
 for port in "${ROUTING_PORTS[@]}"; do

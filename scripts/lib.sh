@@ -245,3 +245,8 @@ service_running() {
     pid="$(cat "$pidfile")"
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kefu-$1"
 }
+
+# The release build as docker/Dockerfile ships it: the Swift runtime and Foundation linked in
+# statically (fewer pages resident: routing idles at about 39 MB instead of 46). make bench
+# measures what ships. One set of flags everywhere, or SwiftPM rebuilds everything on a switch.
+release_build() { swift build -c release --static-swift-stdlib "$@"; }
