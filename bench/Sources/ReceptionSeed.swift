@@ -1,9 +1,8 @@
 // kefu-bench seed-reception: the reception snapshot benchmark's data set, made through the
 // public API of a running reception service (scripts/bench.sh then loads the snapshot with wrk).
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import AsyncHTTPClient
+import NIOCore
 import KefuCore
 import KefuModels
 import Logging
@@ -150,15 +149,18 @@ struct BenchAPI {
     }
 
     func send(_ method: String, _ path: String, body: Data?, expect: Int) async throws -> Data {
-        var request = URLRequest(url: URL(string: base + path)!)
-        request.httpMethod = method
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        // AsyncHTTPClient, not URLSession: FoundationNetworking would need libcurl to link the
+        // bench statically, as the services are built for it.
+        var request = HTTPClientRequest(url: base + path)
+        request.method = .RAW(value: method)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.add(name: "Content-Type", value: "application/json")
         }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
+        let status = Int(response.status.code)
         guard status == expect else {
             throw BenchError("\(method) \(path): \(status) \(String(decoding: data, as: UTF8.self))")
         }

@@ -1,9 +1,6 @@
 // kefu-bench routing: the routing benchmarks' load, through two running routing replicas (and
 // the reception they read), as visitors and agents would send it.
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import KefuCore
 import KefuModels
 import Logging
