@@ -88,7 +88,9 @@ public final class ReceptionDirectory: Sendable {
         if let platformToken { request.headers.add(name: "Authorization", value: "Bearer \(platformToken)") }
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            // Generous: a first snapshot of a large tenant is built on demand, and a loaded
+            // machine (the whole test suite at once) once took more than 5 s to answer.
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         } catch {
             logger.error("reception unreachable", metadata: ["url": "\(baseURL)", "error": "\(String(reflecting: error))"])
             throw Problem.receptionUnavailable
