@@ -117,7 +117,7 @@ struct ConversationsController {
             }
             body = .text(quick.text)
         default:
-            throw Problem.invalid("body", "send a body or a quick_reply_id, one of the two", code: "required")
+            throw Problem.invalid("body", "send a body or a quick_reply_id, one of the two", code: input.body == nil ? "required" : "not_allowed")
         }
         let message = NewMessage(sender: .agent, senderID: agent, clientMessageID: try MessagePage.clientID(input.clientMessageId), body: body)
         let (view, created) = try await routing.database.withTenant(principal.tenantID) { tx in
