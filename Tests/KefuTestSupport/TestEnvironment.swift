@@ -64,8 +64,10 @@ public enum TestEnvironment {
         // test's delivery, so every one runs with the same short schedule and timeout.
         config.environment["KEFU_WEBHOOK_ALLOW_PRIVATE"] = "1"
         config.environment["KEFU_WEBHOOK_RETRY_SCHEDULE"] = "0,0.1,0.1,0.1,0.1"
-        // Long enough that a loaded machine finishes a test's setup before a hanging attempt times out.
-        config.environment["KEFU_WEBHOOK_TIMEOUT_SECONDS"] = "10"
+        // Long enough that a loaded machine finishes a test's setup, and sends another endpoint's
+        // message, before a hanging attempt times out: at 10 s the whole suite at once once took
+        // longer to deliver the other endpoint's message (aHangingEndpointDelaysNoOtherEndpoint).
+        config.environment["KEFU_WEBHOOK_TIMEOUT_SECONDS"] = "30"
         // Every test server polls the one test database: more often would load it for all the
         // others (the server that creates a delivery is woken at once anyway).
         config.environment["KEFU_WEBHOOK_POLL_MS"] = "500"
