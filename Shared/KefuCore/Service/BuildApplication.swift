@@ -27,7 +27,7 @@ public func buildApplication<S: KefuServiceDefinition>(
         try await migrator.migrate(scopes: [schema])
         migrated.markDone()
     }
-    app.addServices(try resources.eventFollower())
+    app.addServices(try resources.eventFollower(cachedEventTypes: S.cachedEventTypes))
     app.addServices(try await S.backgroundServices(shared: shared, resources: resources))
     return app
 }

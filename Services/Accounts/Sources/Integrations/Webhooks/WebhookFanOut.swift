@@ -17,7 +17,7 @@ struct WebhookFanOut: Sendable {
     func handle(_ events: [StoredEvent]) async throws {
         var byTenant: [TenantID: [StoredEvent]] = [:]
         var tenants: [TenantID] = []
-        for event in events where Self.deliverable.contains(event.type) {
+        for event in events {
             if byTenant[event.tenantID] == nil { tenants.append(event.tenantID) }
             byTenant[event.tenantID, default: []].append(event)
         }
