@@ -1,19 +1,15 @@
--- Wake-ups name what was written. Until now every outbox insert sent an empty NOTIFY, so every
--- consumer of every process woke and read the outbox, whatever the event: at a few hundred
--- messages a second, a dozen consumers across the services that never handle a message ran
--- thousands of reads a second on the same cores as the writes. Now the NOTIFY payload is the
--- event type (one per distinct type in the statement; identical ones still coalesce per
--- transaction), and each consumer wakes only for the types it handles.
-CREATE OR REPLACE FUNCTION kefu.notify_events() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$ BEGIN
-        PERFORM pg_notify('kefu_events', t.type) FROM (SELECT DISTINCT i.type FROM inserted i) t;
-        RETURN NULL;
-    END $$;
+-- Wake-ups name what was written, and go out after the commit.
+--
+-- Until now a statement trigger on kefu.events sent an empty NOTIFY inside the writing
+-- transaction. Two costs: every consumer of every process woke and read the outbox whatever the
+-- event (a dozen consumers that never handle a message, on every message), and a transaction
+-- that NOTIFYs takes a cluster-wide lock at commit that it holds through its WAL flush, so no two
+-- event-writing transactions could share a flush (pgbench here: half the throughput or less).
+-- Now the publishing process sends `pg_notify('kefu_events', <type>)` itself, after COMMIT, in a
+-- statement of its own (KefuCore's CommitNotices), and each consumer wakes only for its types.
+-- A wake-up lost to a crash between the two only waits for the consumers' poll.
 DROP TRIGGER events_notify ON kefu.events;
-CREATE TRIGGER events_notify AFTER INSERT ON kefu.events
-    REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION kefu.notify_events();
+DROP FUNCTION kefu.notify_events();
 
 -- The same delivery order as events_since, but only the events of the types a consumer handles,
 -- so that the outbox's other traffic is skipped in Postgres and never sent to it. It looks at up
@@ -44,4 +40,6 @@ CREATE FUNCTION kefu.events_since(after_txid xid8, after_id bigint, max_count in
 REVOKE ALL ON FUNCTION kefu.events_since(xid8, bigint, integer, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kefu.events_since(xid8, bigint, integer, text[]) TO kefu_events;
 -- The three-argument events_since stays while replicas of the previous release (which call it)
--- may still run next to upgraded ones: services deploy one at a time.
+-- may still run next to upgraded ones: services deploy one at a time. Those replicas hear no
+-- wake-ups from upgraded writers (they listen for the trigger's), so until they are replaced
+-- they deliver on their poll interval.

@@ -152,9 +152,7 @@ public final class EventConsumer: Service, Sendable {
         try await connection.listen(on: Self.channel) { notifications in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    // An empty payload comes from a trigger older than typed wake-ups: it may be anything.
-                    for try await notification in notifications
-                    where notification.payload.isEmpty || self.types.contains(notification.payload) {
+                    for try await notification in notifications where self.types.contains(notification.payload) {
                         wake.yield()
                     }
                 }
