@@ -48,7 +48,7 @@ e2="$(pgbench_rate extended)"; p2="$(pgbench_rate prepared)"; k2="$(kefu_rate)"
 extended="$(best "$e1" "$e2")"; prepared="$(best "$p1" "$p2")"; kefu="$(best "$k1" "$k2")"
 echo
 echo "Event publish: one transaction (BEGIN, set the tenant, insert a row, insert the outbox event"
-echo "with its NOTIFY trigger, COMMIT), $CLIENTS clients, same cluster, same run"
+echo "and COMMIT, then its NOTIFY wake-up), $CLIENTS clients, same cluster, same run"
 printf '  pgbench -M prepared (same SQL)   %10.1f tx/s   (runs: %s, %s)\n' "$prepared" "$p1" "$p2"
 printf '  pgbench -M extended (same SQL)   %10.1f tx/s   (runs: %s, %s)\n' "$extended" "$e1" "$e2"
 printf '  KefuCore publish                 %10.1f tx/s   (runs: %s, %s)\n' "$kefu" "$k1" "$k2"
