@@ -33,7 +33,10 @@ public enum AccountsService: KefuServiceDefinition {
 
     public static func backgroundServices(shared accounts: Accounts, resources: ServiceResources) async throws -> [any Service] {
         let feed = AuditFeed(database: resources.database)
-        let fanOut = WebhookFanOut(database: resources.database, dispatcher: accounts.webhookDispatcher)
+        let fanOut = WebhookFanOut(
+            database: resources.database, dispatcher: accounts.webhookDispatcher,
+            partnerChannels: PartnerChannelFanOut(database: resources.database, secrets: accounts.secrets)
+        )
         return [
             // The platform role's pool runs for as long as the routes using it (like the serving pool).
             accounts.platformDatabase.client,

@@ -32,6 +32,7 @@ public enum CustomersService: KefuServiceDefinition {
     public static func backgroundServices(shared: ServiceResources, resources: ServiceResources) async throws -> [any Service] {
         [
             try resources.eventConsumer(name: "customers.contacts", handler: ContactsFromRouting(database: resources.database).handle),
+            try resources.eventConsumer(name: "customers.channel_contacts", handler: ContactsFromChannels(database: resources.database).handle),
             try resources.eventConsumer(name: "customers.employees", handler: EmployeesFromAccounts(database: resources.database).handle),
             try resources.eventConsumer(name: "customers.rules", handler: RulesSweep(database: resources.database).handle),
             try resources.eventConsumer(name: "customers.groups", handler: GroupsFromReception(

@@ -12,6 +12,8 @@ import KefuModels
 struct WebhookFanOut: Sendable {
     let database: Database
     let dispatcher: WebhookDispatcher
+    /// Partner channels' outbound messages, to each channel's own endpoint.
+    let partnerChannels: PartnerChannelFanOut
     static let deliverable = Set(WebhookEventCatalogue.all)
 
     func handle(_ events: [StoredEvent]) async throws {
@@ -26,6 +28,7 @@ struct WebhookFanOut: Sendable {
             let batch = byTenant[tenant]!
             created += try await database.withTenant(tenant) { tx in try await tx.createDeliveries(for: batch) }
         }
+        created += try await partnerChannels.handle(events)
         // This replica sends them at once rather than at its next poll.
         if created > 0 { dispatcher.wake() }
     }
