@@ -60,6 +60,18 @@ public final class ReceptionDirectory: Sendable {
         return snapshot
     }
 
+    /// The tenant's configuration as reception has it now, whatever this process heard: for
+    /// what names an item that may have just been created (a channel its partner uses at once,
+    /// before the creation's event reached this process).
+    public func freshSnapshot(for tenant: TenantID) async throws -> ReceptionSnapshot {
+        // Without min_version reception reads its database (read-your-writes).
+        let snapshot: ReceptionSnapshot = try await get("/v1/reception/snapshot?tenant_id=\(tenant)")
+        state.withLock { state in
+            if (state.snapshots[tenant]?.version ?? -1) < snapshot.version { state.snapshots[tenant] = snapshot }
+        }
+        return snapshot
+    }
+
     public struct WidgetKey: Decodable {
         let tenantId: TenantID
         let widgetId: UUID

@@ -137,7 +137,7 @@ import Testing
                     let channel = try await partnerChannel(h, tenant, url: base + "/partner")
                     let key = try await TestKeys.shared.apiKeyToken(tenant: tenant.id, permissions: [.receptionChannels])
                     let started = try await inbound(h, channel, token: key, user: "u-7", id: "m-1")
-                    let conversation = try #require((started.json["conversation"] as? [String: Any])?["id"] as? String)
+                    let conversation = try #require((started.json["conversation"] as? [String: Any])?["id"] as? String, "\(started.text)")
 
                     await receiver.script("/partner", [.init(.internalServerError), .init(.internalServerError)])
                     let answer = try await h.routing.call(.post, "/v1/conversations/\(conversation)/messages", token: agent.token, json: [

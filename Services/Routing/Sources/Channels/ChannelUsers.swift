@@ -65,6 +65,18 @@ extension TenantTransaction {
     }
 }
 
+extension Routing {
+    /// The tenant's configuration and its channel of this type; a channel the cached
+    /// configuration lacks is looked for once more in reception's current one (it may have been
+    /// created a moment ago), else 404.
+    func channel(_ id: UUID, type: ChannelType, tenant: TenantID) async throws -> (ReceptionSnapshot, ConfigItem<Channel>) {
+        let cached = try await reception.snapshot(for: tenant)
+        if let channel = try? cached.channel(id, type: type) { return (cached, channel) }
+        let fresh = try await reception.freshSnapshot(for: tenant)
+        return (fresh, try fresh.channel(id, type: type))
+    }
+}
+
 extension ReceptionSnapshot {
     /// The tenant's channel of this type, or 404 (another tenant's id is simply not there).
     func channel(_ id: UUID, type: ChannelType) throws -> ConfigItem<Channel> {

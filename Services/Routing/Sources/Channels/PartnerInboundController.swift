@@ -41,8 +41,7 @@ struct PartnerInboundController {
         try v.throwIfInvalid()
         let client = try MessagePage.clientID(input.clientMessageId)!
         let body = try input.body.validated()
-        let snapshot = try await routing.reception.snapshot(for: tenant)
-        let channel = try snapshot.channel(id, type: .partner)
+        let (snapshot, channel) = try await routing.channel(id, type: .partner, tenant: tenant)
         guard channel.document.enabled else {
             throw Problem.conflict(code: "channel_disabled", detail: "This partner channel is switched off.")
         }

@@ -34,7 +34,7 @@ struct WeChatCallbackController {
               let gateway = try await routing.reception.channelGateway(id, tenant: tenant), gateway.type == .wechatOfficialAccount,
               let token = gateway.credentials["token"], let appID = gateway.credentials["app_id"]
         else { throw Problem.notFound("official account") }
-        let channel = try await routing.reception.snapshot(for: tenant).channel(id, type: .wechatOfficialAccount)
+        let (_, channel) = try await routing.channel(id, type: .wechatOfficialAccount, tenant: tenant)
         let keys = [gateway.credentials["encoding_aes_key"], gateway.credentials["previous_encoding_aes_key"]].compactMap { $0 }
         return (tenant, channel, try WeChatCrypto(token: token, appID: appID, encodingAESKeys: keys))
     }

@@ -26,8 +26,7 @@ struct WeChatMenuController {
     @Sendable func publish(request: Request, context: KefuRequestContext) async throws -> Published {
         let tenant = try context.requirePermission(.receptionChannels).tenantID
         let id = try context.parameters.uuid("channel_id", what: "channel")
-        let snapshot = try await routing.reception.snapshot(for: tenant)
-        _ = try snapshot.channel(id, type: .wechatOfficialAccount)
+        let (snapshot, _) = try await routing.channel(id, type: .wechatOfficialAccount, tenant: tenant)
         let menu = snapshot.autoReplies.first { $0.channelId == id }?.autoReply.menu ?? []
         let buttons = try Self.wechatMenu(menu)
         guard let gateway = try await routing.reception.channelGateway(id, tenant: tenant),
