@@ -62,6 +62,27 @@ import Testing
         #expect(throws: Problem.self) { try WeChatMenuController.wechatMenu([]) }
     }
 
+    actor Flag {
+        var set = false
+        func raise() { set = true }
+    }
+
+    /// WeChat waits 5 seconds: slower work answers `success` at the deadline and still finishes.
+    @Test func aSlowAnswerIsSuccessAtTheDeadlineAndTheWorkGoesOn() async throws {
+        let finished = Flag()
+        let answer = try await Deadline.answer(within: .milliseconds(100), otherwise: "success") {
+            try await Task.sleep(for: .seconds(1))
+            await finished.raise()
+            return "late reply"
+        }
+        #expect(answer == "success")
+        #expect(await finished.set == false)
+        var waited = 0
+        while await !finished.set, waited < 200 { try await Task.sleep(for: .milliseconds(50)); waited += 1 }
+        #expect(await finished.set, "the work went on after the answer")
+        #expect(try await Deadline.answer(within: .seconds(30), otherwise: "success") { "reply" } == "reply")
+    }
+
     // MARK: Over HTTP
 
     struct Account: Sendable {
@@ -174,8 +195,8 @@ import Testing
     }
 
     @Test func connectToAnAgentAndTheirAnswersGoOutThroughTheCustomerServiceAPI() async throws {
-        let standIn = try await WeChatStandIn.baseURL.value
-        try await RoutingHarness.run(environment: ["KEFU_WECHAT_API_BASE_URL": standIn]) { h in
+        // Every routing test replica talks to the stand-in (RoutingHarness).
+        try await RoutingHarness.run { h in
             let tenant = try await h.tenant()
             let agent = try await h.agent(in: tenant)
             _ = try await h.groupWidget(in: tenant, members: [agent])

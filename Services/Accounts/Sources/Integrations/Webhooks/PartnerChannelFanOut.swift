@@ -63,10 +63,13 @@ extension TenantTransaction {
                 """)
             return
         }
+        // Only for a tenant accounts knows (every real one): an event of any other would otherwise
+        // fail the foreign key and hold up every endpoint's deliveries behind it.
         try await query("""
             INSERT INTO accounts.webhooks (tenant_id, id, url, event_types, sealed_secret, enabled, description, channel_id)
-            VALUES (\(tenantID.uuid), \(channel), \(url), \([PartnerChannelMessage.eventType]), \(try secrets.seal(secret)), true,
-                    'Partner channel: outgoing messages', \(channel))
+            SELECT t.tenant_id, \(channel), \(url), \([PartnerChannelMessage.eventType]), \(try secrets.seal(secret)), true,
+                   'Partner channel: outgoing messages', \(channel)
+            FROM accounts.tenants t WHERE t.tenant_id = \(tenantID.uuid)
             ON CONFLICT DO NOTHING
             """)
     }

@@ -20,7 +20,14 @@ import Synchronization
 ///   waits for it through the follower's lock and gets its answer).
 struct WeChatCallbackController {
     let routing: Routing
-    var answerWithin: Duration = .seconds(4)
+    /// `KEFU_WECHAT_ANSWER_WITHIN_MS` (4000: WeChat waits 5 s).
+    let answerWithin: Duration
+
+    init(routing: Routing) {
+        self.routing = routing
+        let milliseconds = routing.resources.config.environment["KEFU_WECHAT_ANSWER_WITHIN_MS"].flatMap(Int.init) ?? 4000
+        self.answerWithin = .milliseconds(max(milliseconds, 100))
+    }
 
     func addRoutes(to router: Router<KefuRequestContext>) {
         router.get("/v1/wechat/{channel_id}", use: verify)
