@@ -86,6 +86,30 @@ import Testing
         #expect(try await Deadline.answer(within: .seconds(30), otherwise: "success") { "reply" } == "reply")
     }
 
+    /// Replicas share one token per app: concurrent callers (separate connections, as replicas
+    /// are) make WeChat issue one; a refused token is replaced once, however many see it refused.
+    @Test func concurrentCallersShareOneAccessTokenAndReplaceARefusedOneOnce() async throws {
+        let standIn = try await WeChatStandIn.baseURL.value
+        try await TestEnvironment.withDatabase { database in
+            let api = WeChatAPI(baseURL: standIn, database: database)
+            let tenant = TenantID()
+            let appID = "wxrace" + UUID().uuidString.prefix(8)
+            let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<12 { group.addTask { try await api.accessToken(tenant: tenant, appID: appID, secret: "secret-\(appID)") } }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(tokens.count == 1)
+            #expect(WeChatStandIn.with(appID) { $0.issued } == 1)
+            let stale = tokens.first!
+            let fresh = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<12 { group.addTask { try await api.accessToken(tenant: tenant, appID: appID, secret: "secret-\(appID)", stale: stale) } }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(fresh.count == 1 && !fresh.contains(stale))
+            #expect(WeChatStandIn.with(appID) { $0.issued } == 2, "one refresh for twelve callers")
+        }
+    }
+
     // MARK: Over HTTP
 
     struct Account: Sendable {
