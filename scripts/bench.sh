@@ -8,6 +8,10 @@ PORT="${KEFU_BENCH_PG_PORT:-5435}"
 # As many clients as a service's default pool has connections.
 CLIENTS="${KEFU_BENCH_CLIENTS:-8}"
 SECONDS_PER_RUN="${KEFU_BENCH_SECONDS:-10}"
+# KEFU_BENCH_ONLY="routing webhooks" measures only those parts (publish rules accounts reception
+# routing webhooks …); everything they need is still set up. Empty: all of them.
+ONLY="${KEFU_BENCH_ONLY:-}"
+part() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 ensure_build_tools
 DATA="$(mktemp -d /tmp/kefu-bench-pg.XXXXXX)"
 chmod 755 "$DATA"
@@ -35,9 +39,10 @@ kefu_rate() {
         sed -n 's/^publish_tx_per_second=//p'
 }
 
-log "event publish: $CLIENTS clients, ${SECONDS_PER_RUN}s per run, alternating, best of two"
 best() { printf '%s\n' "$@" | sort -g | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+if part publish; then
+log "event publish: $CLIENTS clients, ${SECONDS_PER_RUN}s per run, alternating, best of two"
 e1="$(pgbench_rate extended)"; p1="$(pgbench_rate prepared)"; k1="$(kefu_rate)"
 e2="$(pgbench_rate extended)"; p2="$(pgbench_rate prepared)"; k2="$(kefu_rate)"
 extended="$(best "$e1" "$e2")"; prepared="$(best "$p1" "$p2")"; kefu="$(best "$k1" "$k2")"
@@ -49,13 +54,16 @@ printf '  pgbench -M extended (same SQL)   %10.1f tx/s   (runs: %s, %s)\n' "$ext
 printf '  KefuCore publish                 %10.1f tx/s   (runs: %s, %s)\n' "$kefu" "$k1" "$k2"
 printf '  ratio KefuCore / pgbench prepared  %s   (goal >= 0.60)\n' "$(ratio "$kefu" "$prepared")"
 printf '  ratio KefuCore / pgbench extended  %s\n' "$(ratio "$kefu" "$extended")"
+fi
 
 # --- The condition language: 200 compiled rules for one visitor (goal: under 50 µs) -----------
+if part rules; then
 log "rules: 200 compiled rules evaluated for one visitor"
 rules_us="$("$bin/kefu-bench" rules --rules 200 | sed -n 's/^rules_evaluation_microseconds=//p')"
 echo
 echo "Condition language"
 printf '  200 rules, one visitor            %8s µs per evaluation   (goal < 50)\n' "$rules_us"
+fi
 
 # --- Accounts: authenticated /v1/me against /healthz, sign-in against the bare bcrypt cost ----
 # (one client signing in as one agent over and over: the sign-in rate limits are lifted)
@@ -91,6 +99,7 @@ token="$(curl -fsS "http://127.0.0.1:$ACCOUNTS_PORT/v1/auth/login" -H 'Content-T
     -d '{"tenant":"demo","account":"agent1","password":"Demo12345"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 
 wrk_rate() { wrk "$@" 2>/dev/null | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
+if part accounts; then
 log "accounts: /healthz and /v1/me, 16 connections, ${SECONDS_PER_RUN}s each, best of two"
 h1="$(wrk_rate -t2 -c16 -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$ACCOUNTS_PORT/healthz")"
 m1="$(wrk_rate -t2 -c16 -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $token" "http://127.0.0.1:$ACCOUNTS_PORT/v1/me")"
@@ -108,8 +117,17 @@ printf '  ratio /v1/me / /healthz            %s   (goal >= 0.50)\n' "$(ratio "$m
 printf '  bcrypt verify, cost 12, all cores %9.2f /s\n' "$b1"
 printf '  POST /v1/auth/login              %10.2f req/s\n' "$l1"
 printf '  ratio login / bcrypt               %s   (goal >= 0.80)\n' "$(ratio "$l1" "$b1")"
+fi
+
+# Like wrk_rate, but a run answered with errors (an expired token, a crash) fails the bench.
+wrk_ok_rate() {
+    local out; out="$(wrk "$@" 2>&1)"
+    if grep -q 'Non-2xx' <<<"$out"; then printf '%s\n' "$out" >&2; die "wrk: error responses from $*"; fi
+    sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
+}
 
 # --- Reception: the snapshot routing replicas read, for a tenant of realistic size, against /healthz
+if part reception; then
 log "reception: seeding 20 channels, 50 widgets, 30 groups, 100 guide and 100 assignment rules"
 seed="$("$bin/kefu-bench" seed-reception --url "http://127.0.0.1:$RECEPTION_PORT" --database-url "$APP_URL" \
     --private-key-file "$DATA/keys/jwt-es256.pem")" || { tail -20 "$RECEPTION_LOG" >&2; die "seeding reception failed"; }
@@ -117,12 +135,6 @@ seed_value() { printf '%s\n' "$seed" | sed -n "s/^$1=//p"; }
 reception_token="$(seed_value reception_token)"
 snapshot_bytes="$(seed_value reception_snapshot_bytes)"
 first_read_ms="$(seed_value reception_snapshot_first_read_milliseconds)"
-# Like wrk_rate, but a run answered with errors (an expired token, a crash) fails the bench.
-wrk_ok_rate() {
-    local out; out="$(wrk "$@" 2>&1)"
-    if grep -q 'Non-2xx' <<<"$out"; then printf '%s\n' "$out" >&2; die "wrk: error responses from $*"; fi
-    sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
-}
 snapshot_url="http://127.0.0.1:$RECEPTION_PORT/v1/reception/snapshot"
 # Routing asks for the version of the change event it reacts to: the newest one here.
 version="$(curl -fsS -H "Authorization: Bearer $reception_token" "$snapshot_url" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')"
@@ -148,10 +160,12 @@ echo
 echo "reception_snapshot_requests_per_second=$reception_snapshot"
 echo "reception_snapshot_min_version_requests_per_second=$reception_routing"
 echo "reception_healthz_requests_per_second=$reception_healthz"
+fi
 echo "reception_snapshot_vs_healthz=$(ratio "$reception_snapshot" "$reception_healthz")"
 echo "reception_snapshot_min_version_vs_healthz=$(ratio "$reception_routing" "$reception_healthz")"
 
 # --- Routing: idle memory, assignment on two replicas, message ingest against pgbench -------------
+if part routing; then
 log "routing: two replicas (release)"
 release_build --product kefu-routing
 ROUTING_PORTS=("${KEFU_BENCH_ROUTING_PORT:-18083}" "${KEFU_BENCH_ROUTING_PORT_2:-18084}")
@@ -208,6 +222,8 @@ echo "routing_assign_seconds=$(routing_value routing_assign_seconds)"
 echo "routing_socket_latency_p99_ms=$(routing_value routing_socket_latency_p99_ms)"
 echo "routing_message_post_per_second=$ingest_kefu"
 echo "routing_message_pgbench_per_second=$ingest_pg"
+kill "${routing_pids[@]}" 2>/dev/null || true
+fi
 
 # --- Webhooks: deliveries to a local receiver against a bare client, and the lag at 200 events/s
-"$ROOT/scripts/bench-webhooks.sh"
+if part webhooks; then "$ROOT/scripts/bench-webhooks.sh"; fi

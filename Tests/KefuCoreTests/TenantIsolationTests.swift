@@ -42,7 +42,12 @@ struct Door: Sendable {
     /// SECURITY DEFINER functions run as the owner, past row-level security: each is a door across
     /// tenants, with the roles that may call it. Anything added here needs a reason.
     static let definerFunctions: [String: Door] = [
-        "kefu.events_since(xid8,bigint,integer)": Door(roles: ["kefu_events"], reason: "consumers deliver every tenant's events"),
+        "kefu.events_since(xid8,bigint,integer)": Door(
+            roles: ["kefu_events"], reason: "consumers deliver every tenant's events (kept for replicas of the previous release)"
+        ),
+        "kefu.events_since(xid8,bigint,integer,text[])": Door(
+            roles: ["kefu_events"], reason: "consumers deliver every tenant's events of the types they handle"
+        ),
         "kefu.events_position_since(timestamp with time zone)": Door(
             roles: ["kefu_events"], reason: "every-process consumers start from a point in time, across tenants"
         ),
@@ -194,6 +199,7 @@ struct Door: Sendable {
             "kefu_events EXECUTE accounts.due_webhook_deliveries(integer,integer)",
             "kefu_events EXECUTE kefu.events_position_since(timestamp with time zone)",
             "kefu_events EXECUTE kefu.events_since(xid8,bigint,integer)",
+            "kefu_events EXECUTE kefu.events_since(xid8,bigint,integer,text[])",
             "kefu_events EXECUTE routing.due_timers(integer)",
             "kefu_events EXECUTE routing.stale_agent_sockets(integer,integer)",
             "kefu_events INSERT kefu.event_cursors",

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KefuCore
+import KefuModels
 import ServiceLifecycle
 
 /// The accounts service (DOMAIN.md §1): tenants, organisation, employees, roles and
@@ -9,6 +10,13 @@ import ServiceLifecycle
 public enum AccountsService: KefuServiceDefinition {
     public static let name = ServiceName.accounts
     public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
+    /// `/v1/me` answers are cached (`Accounts.profiles`): they are read from these.
+    public static let cachedEventTypes: Set<String> = [
+        TenantUpdated.eventType, TenantSuspended.eventType, TenantReactivated.eventType,
+        EmployeeCreated.eventType, EmployeeUpdated.eventType, EmployeeStatusChanged.eventType,
+        EmployeeRolesChanged.eventType, EmployeeBusinessTransferred.eventType, EmployeePasswordChanged.eventType,
+        DepartmentChanged.eventType, RoleChanged.eventType,
+    ]
 
     public static func makeShared(resources: ServiceResources) async throws -> Accounts {
         try await Accounts(resources: resources, settings: AccountsSettings(environment: resources.config.environment))
@@ -40,9 +48,9 @@ public enum AccountsService: KefuServiceDefinition {
         return [
             // The platform role's pool runs for as long as the routes using it (like the serving pool).
             accounts.platformDatabase.client,
-            try resources.eventConsumer(name: "accounts.audit_log", handler: feed.handle),
+            try resources.eventConsumer(name: "accounts.audit_log", types: AuditFeed.eventTypes, handler: feed.handle),
             // Partners get what happens from now on: existing subscriptions are not sent the past.
-            try resources.eventConsumer(name: "accounts.webhooks", mode: .durableFromNow, batchHandler: fanOut.handle),
+            try resources.eventConsumer(name: "accounts.webhooks", types: WebhookFanOut.consumed, mode: .durableFromNow, batchHandler: fanOut.handle),
         ] + (accounts.settings.webhooks.deliver ? [accounts.webhookDispatcher] : [])
     }
 }

@@ -43,12 +43,14 @@ public enum ReceptionService: KefuServiceDefinition {
         let snapshots = reception.snapshots
         return [
             // Every process learns every tenant's newest version, for `?min_version=` reads.
-            try resources.eventConsumer(name: "reception.versions:\(UUID().uuidString.lowercased())", mode: .everyProcess(replaying: .seconds(60))) { event in
-                guard event.type == ReceptionConfigChanged.eventType else { return }
+            try resources.eventConsumer(
+                name: "reception.versions:\(UUID().uuidString.lowercased())", types: [ReceptionConfigChanged.eventType],
+                mode: .everyProcess(replaying: .seconds(60))
+            ) { event in
                 snapshots.announce(event.tenantID, version: try event.decode(ReceptionConfigChanged.self).version)
             },
-            try resources.eventConsumer(name: "reception.agents", handler: agents.handle),
-            try resources.eventConsumer(name: "reception.custom_fields", handler: fields.handle),
+            try resources.eventConsumer(name: "reception.agents", types: AgentDirectory.eventTypes, handler: agents.handle),
+            try resources.eventConsumer(name: "reception.custom_fields", types: CustomFieldDirectory.eventTypes, handler: fields.handle),
         ]
     }
 }

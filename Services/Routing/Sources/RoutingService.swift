@@ -59,15 +59,17 @@ public enum RoutingService: KefuServiceDefinition {
                 hub: routing.sockets, url: try DatabaseURL(resources.config.eventsDatabaseURL), logger: resources.logger
             ) { try await realtime.followLive($0, fromStart: true) },
             // Every process hears of every tenant's new reception version: the next visitor gets it.
-            try resources.eventConsumer(name: "routing.reception:\(UUID().uuidString.lowercased())", mode: .everyProcess(replaying: .seconds(60))) { event in
-                guard event.type == ReceptionConfigChanged.eventType else { return }
+            try resources.eventConsumer(
+                name: "routing.reception:\(UUID().uuidString.lowercased())", types: [ReceptionConfigChanged.eventType],
+                mode: .everyProcess(replaying: .seconds(60))
+            ) { event in
                 directory.announce(event.tenantID, version: try event.decode(ReceptionConfigChanged.self).version)
             },
-            try resources.eventConsumer(name: "routing.agents", handler: agents.handle),
-            try resources.eventConsumer(name: "routing.customer_owners", handler: owners.handle),
-            try resources.eventConsumer(name: "routing.group_seats", handler: groups.handle),
+            try resources.eventConsumer(name: "routing.agents", types: AgentProjection.eventTypes, handler: agents.handle),
+            try resources.eventConsumer(name: "routing.customer_owners", types: OwnerProjection.eventTypes, handler: owners.handle),
+            try resources.eventConsumer(name: "routing.group_seats", types: GroupChanges.eventTypes, handler: groups.handle),
             // Channel conversations' outgoing messages; deploying it sends nothing of the past.
-            try resources.eventConsumer(name: "routing.channel_outbound", mode: .durableFromNow, batchHandler: ChannelOutbound(
+            try resources.eventConsumer(name: "routing.channel_outbound", types: ChannelOutbound.eventTypes, mode: .durableFromNow, batchHandler: ChannelOutbound(
                 routing: routing, wechat: WeChatOutbound(api: WeChatAPI(routing: routing), reception: routing.reception, logger: resources.logger),
                 secrets: try SecretBox.load(file: resources.config.secretsKeyFile)
             ).handle),

@@ -33,6 +33,22 @@ enum CoreStatements {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
     }
 
+    /// The wake-ups of a committed transaction (`CommitNotices`), one per (channel, payload).
+    struct Notify: PostgresPreparedStatement {
+        static let name = "kefu_notify"
+        static let sql = "SELECT count(pg_notify(n.channel, n.payload)) FROM unnest($1::text[], $2::text[]) AS n(channel, payload)"
+        typealias Row = Int64
+        let channels: [String]
+        let payloads: [String]
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(channels)
+            bindings.append(payloads)
+            return bindings
+        }
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+    }
+
     struct InsertEvent: PostgresPreparedStatement {
         static let name = "kefu_insert_event"
         static let sql = "INSERT INTO kefu.events (tenant_id, type, payload) VALUES ($1, $2, $3::jsonb) RETURNING id"

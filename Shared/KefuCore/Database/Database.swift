@@ -36,25 +36,32 @@ public struct Database: Sendable {
         _ tenant: TenantID,
         _ body: @escaping @Sendable (TenantTransaction) async throws -> Result
     ) async throws -> Result {
-        let published = PublishedMark()
+        let notices = CommitNotices()
         let result: Result
         do {
-            result = try await withTransaction { connection in
+            result = try await withTransaction(notifyingAfterCommit: notices) { connection in
                 for try await _ in try await connection.execute(CoreStatements.SetTenant(tenant: tenant.description), logger: logger) {}
-                return try await body(TenantTransaction(connection: connection, tenantID: tenant, logger: logger, published: published))
+                return try await body(TenantTransaction(connection: connection, tenantID: tenant, logger: logger, notices: notices))
             }
         } catch {
             IdempotencyClaim.current?.transactionEnded(committed: false)
             throw error
         }
         IdempotencyClaim.current?.transactionEnded(committed: true)
-        if published.isMarked { changes.changed(tenant) }
+        if notices.published { changes.changed(tenant) }
         return result
     }
 
     /// A transaction that belongs to no tenant: only for the few global tables (event cursors,
     /// migrations). Tenant tables stay invisible here because no tenant is set.
     public func withTransaction<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await withTransaction(notifyingAfterCommit: nil, body)
+    }
+
+    func withTransaction<Result: Sendable>(
+        notifyingAfterCommit notices: CommitNotices?,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         // After a restart the pool may hand out a connection the server has already closed
@@ -65,7 +72,11 @@ public struct Database: Sendable {
             let begun = Begun()
             do {
                 return try await client.withConnection { [logger] connection in
-                    try await connection.abandoningWhenClosed { try await connection.inTransaction(logger: logger, begun: begun, body) }
+                    try await connection.abandoningWhenClosed {
+                        let result = try await connection.inTransaction(logger: logger, begun: begun, body)
+                        if let notices { await connection.send(notices, logger: logger) }
+                        return result
+                    }
                 }
             } catch where !begun.value && attempt < 3 && ConnectionLost.isDatabaseUnavailable(error) {
                 attempt += 1
@@ -121,6 +132,20 @@ extension PostgresConnection {
     }
 }
 
+extension PostgresConnection {
+    /// Sends a committed transaction's notices. A failure is logged, not thrown: the transaction
+    /// has committed, and a lost wake-up only delays (consumers poll).
+    func send(_ notices: CommitNotices, logger: Logger) async {
+        let (channels, payloads) = notices.pending
+        guard !channels.isEmpty else { return }
+        do {
+            for try await _ in try await execute(CoreStatements.Notify(channels: channels, payloads: payloads), logger: logger) {}
+        } catch {
+            logger.warning("notices after commit not sent", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+}
+
 /// Whether a transaction got as far as BEGIN (before it, nothing can have been written).
 final class Begun: Sendable {
     private let flag = Atomic<Bool>(false)
@@ -133,7 +158,8 @@ public struct TenantTransaction: Sendable {
     public let connection: PostgresConnection
     public let tenantID: TenantID
     public let logger: Logger
-    let published: PublishedMark
+    /// What to NOTIFY once this transaction commits.
+    public let notices: CommitNotices
 
     @discardableResult
     public func query(

@@ -31,9 +31,3 @@ public final class TenantChanges: Sendable {
     }
 }
 
-/// Whether a transaction published an event, told to `TenantChanges` once it commits.
-final class PublishedMark: Sendable {
-    private let marked = Atomic<Bool>(false)
-    func mark() { marked.store(true, ordering: .relaxed) }
-    var isMarked: Bool { marked.load(ordering: .relaxed) }
-}

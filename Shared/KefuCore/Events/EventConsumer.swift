@@ -5,8 +5,11 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// Delivers every committed outbox event, at least once and in delivery order, to `handler`.
+/// Delivers every committed outbox event of the `types` it handles, at least once and in delivery
+/// order, to `handler`.
 ///
+/// - It wakes only for NOTIFYs naming one of its types (the payload is the event type), and reads
+///   only its types from the outbox: the rest is skipped in Postgres, the cursor moving past it.
 /// - A durable cursor per consumer `name` (`kefu.event_cursors`) survives restarts.
 /// - It catches up on start, on every NOTIFY wake-up, every `pollInterval`, and after reconnecting.
 /// - It LISTENs on one dedicated connection (not a pooled one) and reconnects with backoff.
@@ -38,8 +41,12 @@ public final class EventConsumer: Service, Sendable {
     }
 
     public static let channel = "kefu_events"
+    /// The pause after each catch-up (the most a burst adds to delivery latency).
+    static let settle = Duration.milliseconds(20)
 
     public let name: String
+    /// The event types the handler is given; it never sees others.
+    public let types: Set<String>
     let reader: Database
     let listenURL: DatabaseURL
     let pollInterval: Duration
@@ -55,6 +62,7 @@ public final class EventConsumer: Service, Sendable {
 
     public convenience init(
         name: String,
+        types: Set<String>,
         reader: Database,
         listenURL: DatabaseURL,
         pollInterval: Duration = .seconds(5),
@@ -64,14 +72,15 @@ public final class EventConsumer: Service, Sendable {
         handler: @escaping Handler
     ) {
         self.init(
-            name: name, reader: reader, listenURL: listenURL, pollInterval: pollInterval, batchSize: batchSize, mode: mode,
-            logger: logger, batched: false
+            name: name, types: types, reader: reader, listenURL: listenURL, pollInterval: pollInterval, batchSize: batchSize,
+            mode: mode, logger: logger, batched: false
         ) { events in for event in events { try await handler(event) } }
     }
 
     /// A consumer whose handler takes each batch at once (up to `batchSize` events).
     public convenience init(
         name: String,
+        types: Set<String>,
         reader: Database,
         listenURL: DatabaseURL,
         pollInterval: Duration = .seconds(5),
@@ -81,16 +90,18 @@ public final class EventConsumer: Service, Sendable {
         batchHandler: @escaping BatchHandler
     ) {
         self.init(
-            name: name, reader: reader, listenURL: listenURL, pollInterval: pollInterval, batchSize: batchSize, mode: mode,
-            logger: logger, batched: true, batchHandler
+            name: name, types: types, reader: reader, listenURL: listenURL, pollInterval: pollInterval, batchSize: batchSize,
+            mode: mode, logger: logger, batched: true, batchHandler
         )
     }
 
     private init(
-        name: String, reader: Database, listenURL: DatabaseURL, pollInterval: Duration, batchSize: Int, mode: Mode,
-        logger: Logger, batched: Bool, _ handler: @escaping BatchHandler
+        name: String, types: Set<String>, reader: Database, listenURL: DatabaseURL, pollInterval: Duration, batchSize: Int,
+        mode: Mode, logger: Logger, batched: Bool, _ handler: @escaping BatchHandler
     ) {
+        precondition(!types.isEmpty, "an event consumer handles at least one event type")
         self.name = name
+        self.types = types
         self.mode = mode
         self.reader = reader
         self.listenURL = listenURL
@@ -111,6 +122,9 @@ public final class EventConsumer: Service, Sendable {
                 group.addTask {
                     for await _ in wakeUps where self.isLeader.load(ordering: .acquiring) {
                         await self.catchUp()
+                        // Under steady traffic every commit wakes the consumer; pausing a moment
+                        // after each catch-up turns a burst of wake-ups into one batch read.
+                        try? await Task.sleep(for: Self.settle)
                     }
                 }
                 await group.next()
@@ -138,7 +152,9 @@ public final class EventConsumer: Service, Sendable {
         try await connection.listen(on: Self.channel) { notifications in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for try await _ in notifications { wake.yield() }
+                    for try await notification in notifications where self.types.contains(notification.payload) {
+                        wake.yield()
+                    }
                 }
                 group.addTask {
                     while !Task.isCancelled {
@@ -173,20 +189,24 @@ public final class EventConsumer: Service, Sendable {
         do {
             var position = try await loadCursor()
             while !Task.isCancelled {
-                let batch = try await fetch(after: position)
+                let (batch, scannedUpTo, scanned) = try await fetch(after: position)
                 if batched {
                     if !batch.isEmpty { await deliver(batch) }
                     if Task.isCancelled { break }
-                    position = batch.last?.position ?? position
                 } else {
                     for event in batch {
                         await deliver([event])
                         if Task.isCancelled { break }
                         position = event.position
                     }
+                    if Task.isCancelled {
+                        try await saveCursor(position)
+                        break
+                    }
                 }
+                position = scannedUpTo ?? position
                 try await saveCursor(position)
-                if batch.count < batchSize { return }
+                if scanned < batchSize { return }
             }
         } catch {
             if !Task.isCancelled {
@@ -215,20 +235,27 @@ public final class EventConsumer: Service, Sendable {
         }
     }
 
-    private func fetch(after position: EventPosition) async throws -> [StoredEvent] {
+    /// The next events of this consumer's types, the position of the last event looked at (of
+    /// any type; nil when there was none) and how many were looked at.
+    private func fetch(after position: EventPosition) async throws -> (events: [StoredEvent], scannedUpTo: EventPosition?, scanned: Int) {
         let rows = try await reader.rows("""
-            SELECT tenant_id, id, txid::text, type, payload::text, created_at
-            FROM kefu.events_since(\(String(position.transactionID))::xid8, \(position.id), \(batchSize)::integer)
+            SELECT tenant_id, id, txid::text, type, payload::text, created_at, scanned
+            FROM kefu.events_since(\(String(position.transactionID))::xid8, \(position.id), \(batchSize)::integer, \(types.sorted()))
             """)
         var events: [StoredEvent] = []
+        var (last, scanned): (EventPosition?, Int) = (nil, 0)
         for row in rows {
-            let (tenant, id, txid, type, payload, createdAt) = try row.decode((UUID, Int64, String, String, String, Date).self)
+            let (tenant, id, txid, type, payload, createdAt, count) = try row.decode(
+                (UUID, Int64, String, String, String?, Date, Int32).self
+            )
+            let eventPosition = EventPosition(transactionID: UInt64(txid) ?? 0, id: id)
+            (last, scanned) = (eventPosition, Int(count))
+            guard let payload, types.contains(type) else { continue }
             events.append(StoredEvent(
-                position: EventPosition(transactionID: UInt64(txid) ?? 0, id: id),
-                tenantID: TenantID(tenant), type: type, payload: payload, createdAt: createdAt
+                position: eventPosition, tenantID: TenantID(tenant), type: type, payload: payload, createdAt: createdAt
             ))
         }
-        return events
+        return (events, last, scanned)
     }
 
     private func loadCursor() async throws -> EventPosition {

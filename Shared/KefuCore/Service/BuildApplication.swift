@@ -27,8 +27,9 @@ public func buildApplication<S: KefuServiceDefinition>(
         try await migrator.migrate(scopes: [schema])
         migrated.markDone()
     }
-    app.addServices(try resources.eventFollower())
-    app.addServices(try await S.backgroundServices(shared: shared, resources: resources))
+    let background = [try resources.eventFollower(cachedEventTypes: S.cachedEventTypes)]
+        + (try await S.backgroundServices(shared: shared, resources: resources))
+    for service in background { app.addServices(AfterMigration(service: service, migrated: migrated)) }
     return app
 }
 

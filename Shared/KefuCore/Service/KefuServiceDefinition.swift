@@ -18,6 +18,9 @@ public protocol KefuServiceDefinition {
     static func addRoutes(to router: Router<KefuRequestContext>, shared: Shared) async throws
     /// Long-running work started with the server (event consumers, timers).
     static func backgroundServices(shared: Shared, resources: ServiceResources) async throws -> [any Service]
+    /// The event types of the data this service caches (`TenantCache`): when another process
+    /// publishes one, this process's `database.changes` moves for that tenant. None by default.
+    static var cachedEventTypes: Set<String> { get }
     /// How connections are served: plain HTTP/1.1 unless the service upgrades some (routing's
     /// WebSockets), so that only the service that needs it links the upgrade code.
     static func server(shared: Shared, resources: ServiceResources) -> HTTPServerBuilder
@@ -26,6 +29,7 @@ public protocol KefuServiceDefinition {
 extension KefuServiceDefinition {
     public static func backgroundServices(shared: Shared, resources: ServiceResources) async throws -> [any Service] { [] }
     public static func server(shared: Shared, resources: ServiceResources) -> HTTPServerBuilder { .http1() }
+    public static var cachedEventTypes: Set<String> { [] }
 }
 
 extension KefuServiceDefinition where Shared == ServiceResources {

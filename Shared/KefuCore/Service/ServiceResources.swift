@@ -52,30 +52,32 @@ public struct ServiceResources: Sendable {
     /// An outbox consumer for this process, reading through the event reader's pool and
     /// listening on its own connection (both as `kefu_events`).
     public func eventConsumer(
-        name: String, mode: EventConsumer.Mode = .durable, handler: @escaping EventConsumer.Handler
+        name: String, types: Set<String>, mode: EventConsumer.Mode = .durable, handler: @escaping EventConsumer.Handler
     ) throws -> EventConsumer {
         EventConsumer(
-            name: name, reader: eventReader, listenURL: try DatabaseURL(config.eventsDatabaseURL),
+            name: name, types: types, reader: eventReader, listenURL: try DatabaseURL(config.eventsDatabaseURL),
             pollInterval: config.eventPollInterval, mode: mode, logger: logger, handler: handler
         )
     }
 
     /// The same, with a handler that takes each batch at once.
     public func eventConsumer(
-        name: String, mode: EventConsumer.Mode = .durable, batchHandler: @escaping EventConsumer.BatchHandler
+        name: String, types: Set<String>, mode: EventConsumer.Mode = .durable, batchHandler: @escaping EventConsumer.BatchHandler
     ) throws -> EventConsumer {
         EventConsumer(
-            name: name, reader: eventReader, listenURL: try DatabaseURL(config.eventsDatabaseURL),
+            name: name, types: types, reader: eventReader, listenURL: try DatabaseURL(config.eventsDatabaseURL),
             pollInterval: config.eventPollInterval, mode: mode, logger: logger, batchHandler: batchHandler
         )
     }
 
-    /// Follows every event in this process: keeps `revocations` current, and moves
-    /// `database.changes` for events other processes publish (every service runs one).
-    func eventFollower() throws -> EventConsumer {
+    /// Follows, in this process, the revocations and the `cachedEventTypes` (the events of the data
+    /// the service caches): keeps `revocations` current, and moves `database.changes` for those
+    /// events when other processes publish them (every service runs one).
+    func eventFollower(cachedEventTypes: Set<String>) throws -> EventConsumer {
         let (revocations, changes) = (self.revocations, database.changes)
         return try eventConsumer(
             name: "follower:\(service.rawValue):\(UUID().uuidString.lowercased())",
+            types: RevocationList.eventTypes.union(cachedEventTypes),
             // A little more than a token's lifetime: older revocations concern expired tokens.
             mode: .everyProcess(replaying: config.accessTokenLifetime + .seconds(60))
         ) { event in

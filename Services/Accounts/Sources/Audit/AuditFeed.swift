@@ -8,8 +8,9 @@ import KefuModels
 struct AuditFeed {
     let database: Database
 
+    static let eventTypes: Set<String> = [AuditRecorded.eventType]
+
     func handle(_ event: StoredEvent) async throws {
-        guard event.type == AuditRecorded.eventType else { return }
         let record = try event.decode(AuditRecorded.self)
         try await database.withTenant(event.tenantID) { tx in
             try await tx.insertAudit(

@@ -14,6 +14,7 @@ import KefuModels
 /// second and the retry finds the first.
 struct ContactsFromChannels {
     let database: Database
+    static let eventTypes: Set<String> = [ChannelUserSeen.eventType]
 
     func handle(_ event: StoredEvent) async throws {
         guard event.type == ChannelUserSeen.eventType else { return }

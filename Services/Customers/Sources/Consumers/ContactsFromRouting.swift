@@ -10,6 +10,10 @@ import PostgresNIO
 struct ContactsFromRouting {
     let database: Database
 
+    static let eventTypes: Set<String> = [
+        VisitorSeen.eventType, ConversationCreated.eventType, VisitorPageViewed.eventType, ConversationEnded.eventType,
+    ]
+
     func handle(_ event: StoredEvent) async throws {
         switch event.type {
         case VisitorSeen.eventType:

@@ -10,6 +10,11 @@ import PostgresNIO
 struct EmployeesFromAccounts {
     let database: Database
 
+    static let eventTypes: Set<String> = [
+        EmployeeCreated.eventType, EmployeeUpdated.eventType, EmployeeStatusChanged.eventType,
+        EmployeeBusinessTransferred.eventType,
+    ]
+
     func handle(_ event: StoredEvent) async throws {
         switch event.type {
         case EmployeeCreated.eventType:

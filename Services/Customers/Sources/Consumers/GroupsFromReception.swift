@@ -12,8 +12,9 @@ struct GroupsFromReception {
     let database: Database
     let reception: ReceptionDirectory
 
+    static let eventTypes: Set<String> = [ReceptionConfigChanged.eventType]
+
     func handle(_ event: StoredEvent) async throws {
-        guard event.type == ReceptionConfigChanged.eventType else { return }
         let change = try event.decode(ReceptionConfigChanged.self)
         guard change.kind == "group" else { return }
         reception.announce(event.tenantID, version: change.version)

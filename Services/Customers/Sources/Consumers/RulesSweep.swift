@@ -12,8 +12,9 @@ struct RulesSweep {
 
     static let pageSize = 200
 
+    static let eventTypes: Set<String> = [CustomerRuleChanged.eventType]
+
     func handle(_ event: StoredEvent) async throws {
-        guard event.type == CustomerRuleChanged.eventType else { return }
         let change = try event.decode(CustomerRuleChanged.self)
         let contactsOnly = change.kind == "entry"
         var after: UUID?

@@ -16,7 +16,6 @@ struct AgentDirectory {
     ]
 
     func handle(_ event: StoredEvent) async throws {
-        guard Self.eventTypes.contains(event.type) else { return }
         try await database.withTenant(event.tenantID) { tx in
             switch event.type {
             case EmployeeCreated.eventType:

@@ -8,8 +8,9 @@ import PostgresNIO
 struct CustomFieldDirectory {
     let database: Database
 
+    static let eventTypes: Set<String> = [CustomerFieldChanged.eventType]
+
     func handle(_ event: StoredEvent) async throws {
-        guard event.type == CustomerFieldChanged.eventType else { return }
         let field = try event.decode(CustomerFieldChanged.self)
         try await database.withTenant(event.tenantID) { tx in
             if field.exists {

@@ -14,7 +14,6 @@ struct AgentProjection {
     ]
 
     func handle(_ event: StoredEvent) async throws {
-        guard Self.eventTypes.contains(event.type) else { return }
         // Only moving conversations needs reception's groups.
         let snapshot = [EmployeeStatusChanged.eventType, EmployeeBusinessTransferred.eventType].contains(event.type)
             ? try await routing.reception.snapshot(for: event.tenantID) : nil

@@ -61,7 +61,7 @@ extension TenantTransaction {
             agentId: EmployeeID(agent), status: newStatus, reception: newReception, previousStatus: before.status,
             previousReception: before.reception, changedAt: Date()
         ))
-        try await notifyRealtime(.agentState(agent))
+        notifyRealtime(.agentState(agent))
         return (before, try await agentStates(ids: [agent], includingInactive: true)[0])
     }
 

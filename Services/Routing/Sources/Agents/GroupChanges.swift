@@ -8,8 +8,9 @@ import KefuModels
 struct GroupChanges {
     let routing: Routing
 
+    static let eventTypes: Set<String> = [ReceptionConfigChanged.eventType]
+
     func handle(_ event: StoredEvent) async throws {
-        guard event.type == ReceptionConfigChanged.eventType else { return }
         let change = try event.decode(ReceptionConfigChanged.self)
         guard change.kind == "group", let id = change.id, change.action != "deleted" else { return }
         routing.reception.announce(event.tenantID, version: change.version)

@@ -7,8 +7,9 @@ import KefuModels
 struct OwnerProjection {
     let database: Database
 
+    static let eventTypes: Set<String> = [CustomerOwnerChanged.eventType]
+
     func handle(_ event: StoredEvent) async throws {
-        guard event.type == CustomerOwnerChanged.eventType else { return }
         let change = try event.decode(CustomerOwnerChanged.self)
         try await database.withTenant(event.tenantID) { tx in
             for visitor in change.visitorIds {

@@ -18,6 +18,7 @@ struct ChannelOutbound: Sendable {
     let routing: Routing
     let wechat: WeChatOutbound
     let secrets: SecretBox
+    static let eventTypes: Set<String> = [MessageCreated.eventType]
 
     /// The Standard Webhooks secret a partner channel's messages are signed with: `whsec_` +
     /// base64 of SHA-256 of the channel's token (any token makes a full-strength key, and the

@@ -32,7 +32,7 @@ extension ConversationPlacer {
             conversationId: ConversationID(conversation), reason: reason, agentId: agent.map(EmployeeID.init),
             by: by.map(EmployeeID.init), endedAt: Date()
         ))
-        try await tx.notifyRealtime(.conversation(conversation, .ended))
+        tx.notifyRealtime(.conversation(conversation, .ended))
         if let holder {
             try await tx.releaseSeat(of: holder)
             _ = try await fillSeats(of: holder, in: tx)

@@ -23,8 +23,8 @@ extension TenantTransaction {
             )
             INSERT INTO routing.assignments (tenant_id, conversation_id, agent_id, group_id, reason, previous_agent_id, note, by_employee)
             SELECT \(tenantID.uuid), moved.id, \(agent), \(group), \(reason.rawValue), \(previous), \(note), \(by) FROM moved
-            RETURNING pg_notify(\(RealtimeNotice.channel), \(notice.payload(tenant: tenantID))) IS NULL
             """)
+        notifyRealtime(notice)
         try await publish(ConversationAssigned(
             conversationId: ConversationID(conversation), agentId: EmployeeID(agent), groupId: group, reason: reason,
             previousAgentId: previous.map(EmployeeID.init), assignedAt: Date()
@@ -50,7 +50,7 @@ extension TenantTransaction {
             """)
         let position = try await queuePosition(conversation) ?? 1
         try await publish(ConversationQueued(conversationId: ConversationID(conversation), groupId: group, position: position, queuedAt: Date()))
-        try await notifyRealtime(.conversation(conversation, .queued))
+        notifyRealtime(.conversation(conversation, .queued))
         return position
     }
 

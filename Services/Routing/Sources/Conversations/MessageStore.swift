@@ -56,8 +56,10 @@ extension TenantTransaction {
     /// into that visitor's own conversation (else 404).
     ///
     /// The hot path of the product, so it is few round trips: the lock (which also checks the
-    /// owner), then one statement that numbers and stores the message, pushes the conversation's
-    /// timeout back and sends the realtime notice, then the outbox row.
+    /// owner), then one statement that numbers and stores the message and pushes the
+    /// conversation's timeout back, then the outbox row; the realtime notice follows the commit.
+    /// A retry finding its message stored announces it again: if the first attempt's writer died
+    /// between its commit and its notice, the sockets hear of the message now.
     func append(_ message: NewMessage, to conversation: UUID, visitor: UUID? = nil) async throws -> (MessageView, created: Bool) {
         let status = try await query("""
             SELECT status FROM routing.conversations WHERE id = \(conversation) AND (\(visitor)::uuid IS NULL OR visitor_id = \(visitor)) FOR UPDATE
@@ -66,6 +68,7 @@ extension TenantTransaction {
         if let client = message.clientMessageID, let existing = try await messages(
             where: "conversation_id = \(conversation) AND sender = \(message.sender.rawValue) AND client_message_id = \(client)"
         ).first {
+            notifyRealtime(.message(conversation: conversation, seq: existing.seq))
             return (existing, false)
         }
         guard status != ConversationStatus.ended.rawValue else {
@@ -73,8 +76,6 @@ extension TenantTransaction {
         }
         let id = UUID()
         let body = String(decoding: try KefuJSON.encoder().encode(message.body), as: UTF8.self)
-        let notice = RealtimeNotice.messagePrefix(tenant: tenantID, conversation: conversation)
-        // pg_notify inside the transaction goes out only if it commits (see RealtimeNotice).
         let rows = try await query("""
             WITH seq AS (
                 UPDATE routing.conversations SET last_seq = last_seq + 1, last_message_at = now() WHERE id = \(conversation) RETURNING last_seq
@@ -86,9 +87,10 @@ extension TenantTransaction {
             INSERT INTO routing.messages (tenant_id, conversation_id, seq, id, sender, sender_id, client_message_id, body, automatic)
             SELECT \(tenantID.uuid), \(conversation), seq.last_seq, \(id), \(message.sender.rawValue), \(message.senderID),
                    \(message.clientMessageID), \(body)::jsonb, \(message.automatic)
-            FROM seq RETURNING seq, created_at, pg_notify(\(RealtimeNotice.channel), \(notice) || seq) IS NULL
+            FROM seq RETURNING seq, created_at
             """)
-        let (seq, createdAt, _) = try await rows.collect()[0].decode((Int64, Date, Bool).self)
+        let (seq, createdAt) = try await rows.collect()[0].decode((Int64, Date).self)
+        notifyRealtime(.message(conversation: conversation, seq: seq))
         let view = MessageView(
             id: id, conversationId: conversation, seq: seq, sender: message.sender, senderId: message.senderID.map(EmployeeID.init),
             clientMessageId: message.clientMessageID, body: message.body, automatic: message.automatic, createdAt: createdAt

@@ -109,7 +109,7 @@ struct RatingController {
                 conversationId: ConversationID(id), agentId: agent.map(EmployeeID.init), stars: rating.stars!, labels: rating.labels ?? [],
                 solved: rating.solved, comment: rating.comment, ratedAt: rating.ratedAt!
             ))
-            try await tx.notifyRealtime(.conversation(id, .updated))
+            tx.notifyRealtime(.conversation(id, .updated))
             return try await visitorConversations.own(id, visitor, tx)
         }
         var response = try EditedResponse(status: .created, response: view).response(from: request, context: context)

@@ -46,7 +46,7 @@ struct TopicController {
             try await tx.publish(ConversationUpdated(
                 conversationId: ConversationID(id), topic: topic, resolved: resolved, by: EmployeeID(agent), updatedAt: Date()
             ))
-            try await tx.notifyRealtime(.conversation(id, .updated))
+            tx.notifyRealtime(.conversation(id, .updated))
             return try await conversations.visible(id, principal: principal, tx: tx)
         }
     }

@@ -2,11 +2,14 @@ import Foundation
 import KefuCore
 import KefuModels
 
-/// What a routing write tells every replica's sockets. Sent with `pg_notify` inside the writing
-/// transaction, so Postgres delivers it only if and when that transaction commits, and in commit
-/// order. It is small on purpose and carries no content: the replica that holds sockets reads what
-/// changed from the database (the record), so a notice lost during a reconnect costs a resync,
-/// never a wrong or missing message.
+/// What a routing write tells every replica's sockets. Sent with `pg_notify` once the writing
+/// transaction has commited (`CommitNotices`: never inside it, where it would serialise every
+/// notifying commit behind one cluster-wide lock), so it goes out only if that transaction
+/// commits. Notices of two transactions may arrive in either order. It is small on purpose and
+/// carries no content: the replica that holds sockets reads what changed from the database (the
+/// record) after the position its socket has, so a notice late, reordered or lost (a reconnect, a
+/// writer killed right after its commit) costs a resync or waits for the next notice, never a
+/// wrong or missing message.
 ///
 /// Payload: `<tenant>:<kind>:<id>:<detail>` — `m:<conversation>:<seq>` a new message,
 /// `c:<conversation>:<change>` a conversation change, `t:<conversation>:<side>` typing,
@@ -28,17 +31,11 @@ enum RealtimeNotice: Sendable, Equatable {
 
     func payload(tenant: TenantID) -> String {
         switch self {
-        case .message(let conversation, let seq): Self.messagePrefix(tenant: tenant, conversation: conversation) + "\(seq)"
+        case .message(let conversation, let seq): "\(tenant):m:\(conversation.lowercased):\(seq)"
         case .conversation(let conversation, let change): "\(tenant):c:\(conversation.lowercased):\(change.rawValue)"
         case .typing(let conversation, let side): "\(tenant):t:\(conversation.lowercased):\(side.rawValue)"
         case .agentState(let agent): "\(tenant):a:\(agent.lowercased):state"
         }
-    }
-
-    /// A message notice without its `seq`: the statement storing the message appends the `seq`
-    /// it took, so the notice goes out in that statement (`MessageStore.append`).
-    static func messagePrefix(tenant: TenantID, conversation: UUID) -> String {
-        "\(tenant):m:\(conversation.lowercased):"
     }
 
     /// The tenant and notice of a payload; nil for anything malformed (ignored: a resync heals).
@@ -68,8 +65,8 @@ extension UUID {
 extension TenantTransaction {
     /// Tells every replica's sockets about this transaction's change once it commits (the one way
     /// to do so: every write that sockets show calls it next to its event).
-    func notifyRealtime(_ notice: RealtimeNotice) async throws {
-        try await query("SELECT pg_notify(\(RealtimeNotice.channel), \(notice.payload(tenant: tenantID)))")
+    func notifyRealtime(_ notice: RealtimeNotice) {
+        notices.notify(RealtimeNotice.channel, notice.payload(tenant: tenantID))
     }
 }
 

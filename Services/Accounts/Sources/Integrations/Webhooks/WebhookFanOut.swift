@@ -15,10 +15,13 @@ struct WebhookFanOut: Sendable {
     /// Partner channels' outbound messages, to each channel's own endpoint.
     let partnerChannels: PartnerChannelFanOut
     static let deliverable = Set(WebhookEventCatalogue.all)
+    /// What the consumer reads: the catalogue, and partner channels' messages.
+    static let consumed = deliverable.union([PartnerChannelMessage.eventType])
 
     func handle(_ events: [StoredEvent]) async throws {
         var byTenant: [TenantID: [StoredEvent]] = [:]
         var tenants: [TenantID] = []
+        // Only catalogue events go to subscriptions (a channel's messages go to its own endpoint alone).
         for event in events where Self.deliverable.contains(event.type) {
             if byTenant[event.tenantID] == nil { tenants.append(event.tenantID) }
             byTenant[event.tenantID, default: []].append(event)
