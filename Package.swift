@@ -15,6 +15,8 @@ let serviceDependencies: [String: [Target.Dependency]] = [
     "Routing": [
         "KefuReceptionClient",
         .product(name: "Crypto", package: "swift-crypto"),
+        // AES-256-CBC of WeChat's safe mode.
+        .product(name: "CryptoExtras", package: "swift-crypto"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     ],
@@ -23,7 +25,8 @@ let serviceDependencies: [String: [Target.Dependency]] = [
 
 /// Services a service's tests run beside it (routing reads reception's snapshot over HTTP).
 let testDependencies: [String: [Target.Dependency]] = [
-    "Routing": ["Reception", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")],
+    // Accounts: a partner channel's outgoing messages are its webhook deliveries.
+    "Routing": ["Reception", "Accounts", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")],
     "Customers": ["Reception"],
 ]
 

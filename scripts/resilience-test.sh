@@ -27,6 +27,9 @@ export KEFU_PSQL="$(pg_bin)/psql"
 export KEFU_WEBHOOK_ALLOW_PRIVATE=1 KEFU_WEBHOOK_RETRY_SCHEDULE="0,1,1,1,1,1,1,1" KEFU_WEBHOOK_TIMEOUT_SECONDS=5
 # The receiver verifies deliveries with the library partners use.
 python3 -c 'import standardwebhooks' 2>/dev/null || { log "installing standardwebhooks (PyPI)"; PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --user --no-warn-script-location standardwebhooks; }
+# WeChat's side of the official-account tests (scripts/channels-e2e.py).
+python3 -c 'import wechatpy' 2>/dev/null || { log "installing wechatpy (PyPI)"; PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --user --no-warn-script-location wechatpy; }
 export KEFU_RESTART_POSTGRES="source '$ROOT/scripts/lib.sh'; cluster_restart '$CLUSTER'"
 python3 scripts/resilience.py
 python3 scripts/routing-e2e.py
+python3 scripts/channels-e2e.py

@@ -21,7 +21,11 @@ public final class ReceptionDirectory: Sendable {
         /// The newest version each tenant's events announced.
         var announced: [TenantID: Int64] = [:]
         var widgetKeys: [String: (TenantID, UUID)] = [:]
+        var officialAccounts: [UUID: TenantID] = [:]
+        /// Channel credentials, with the tenant's announced version when they were fetched.
+        var gateways: [ChannelKey: (ChannelGateway, Int64)] = [:]
     }
+    struct ChannelKey: Hashable { let tenant: TenantID; let channel: UUID }
     private let state = Mutex(State())
 
     public init(baseURL: String, platformToken: String?, logger: Logger) {
@@ -56,6 +60,18 @@ public final class ReceptionDirectory: Sendable {
         return snapshot
     }
 
+    /// The tenant's configuration as reception has it now, whatever this process heard: for
+    /// what names an item that may have just been created (a channel its partner uses at once,
+    /// before the creation's event reached this process).
+    public func freshSnapshot(for tenant: TenantID) async throws -> ReceptionSnapshot {
+        // Without min_version reception reads its database (read-your-writes).
+        let snapshot: ReceptionSnapshot = try await get("/v1/reception/snapshot?tenant_id=\(tenant)")
+        state.withLock { state in
+            if (state.snapshots[tenant]?.version ?? -1) < snapshot.version { state.snapshots[tenant] = snapshot }
+        }
+        return snapshot
+    }
+
     public struct WidgetKey: Decodable {
         let tenantId: TenantID
         let widgetId: UUID
@@ -76,6 +92,31 @@ public final class ReceptionDirectory: Sendable {
         let path = "/v1/platform/tenants/\(tenant)/quick-replies/\(id.uuidString.lowercased())?employee=\(employee.uuidString.lowercased())"
         let item: ConfigItem<QuickReply>? = try await get(path, allowingNotFound: true)
         return item?.document
+    }
+
+    struct OfficialAccountTenant: Decodable { let tenantId: TenantID }
+
+    /// The tenant holding an official account, which WeChat's callback names alone; nil when
+    /// no tenant (or, should ids ever collide, more than one) holds it. Channels never move.
+    public func officialAccountTenant(_ channel: UUID) async throws -> TenantID? {
+        if let known = state.withLock({ $0.officialAccounts[channel] }) { return known }
+        let path = "/v1/platform/official-accounts/\(channel.uuidString.lowercased())"
+        guard let found: OfficialAccountTenant = try await get(path, allowingNotFound: true) else { return nil }
+        state.withLock { $0.officialAccounts[channel] = found.tenantId }
+        return found.tenantId
+    }
+
+    /// A channel with its credentials in clear (reception's platform door), kept until an event
+    /// announces a newer reception version for the tenant (a credential changed is a new
+    /// version); nil when the tenant has no such channel.
+    public func channelGateway(_ channel: UUID, tenant: TenantID) async throws -> ChannelGateway? {
+        let key = ChannelKey(tenant: tenant, channel: channel)
+        let (cached, wanted) = state.withLock { ($0.gateways[key], $0.announced[tenant] ?? 0) }
+        if let (gateway, version) = cached, version >= wanted { return gateway }
+        let path = "/v1/platform/tenants/\(tenant)/channels/\(channel.uuidString.lowercased())"
+        guard let gateway: ChannelGateway = try await get(path, allowingNotFound: true) else { return nil }
+        state.withLock { $0.gateways[key] = (gateway, wanted) }
+        return gateway
     }
 
     private func get<T: Decodable>(_ path: String) async throws -> T {

@@ -67,6 +67,10 @@ struct Door: Sendable {
         "routing.due_timers(integer)": Door(
             roles: ["kefu_events"], reason: "routing's timer worker finds due timers across tenants (tenant and timer ids only), then applies each inside its tenant"
         ),
+        "reception.official_account_tenant(uuid)": Door(
+            roles: ["kefu_service"],
+            reason: "WeChat's callback names only the official account's channel id: its tenant (and nothing else) is looked up before any tenant is known"
+        ),
         "routing.stale_agent_sockets(integer,integer)": Door(
             roles: ["kefu_events"], reason: "a live routing replica finds agents whose sockets were on a dead one (tenant and employee ids only), then starts their grace period inside the tenant"
         ),

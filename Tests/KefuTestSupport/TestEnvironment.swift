@@ -155,6 +155,13 @@ public actor TestKeys {
             subject: .employee(employee), tenant: tenant, permissions: permissions, scopes: scopes, lifetime: lifetime
         ))
     }
+
+    /// An access token as accounts exchanges an API key of `tenant` for (`typ=api_key`).
+    public func apiKeyToken(tenant: TenantID, key: ApiKeyID = ApiKeyID(), permissions: Set<Permission>) async throws -> String {
+        try await load().0.sign(AccessTokenClaims(
+            subject: .apiKey(key), tenant: tenant, permissions: permissions, scopes: .unrestricted, lifetime: 300
+        ))
+    }
 }
 
 public enum JWTKitKeys {

@@ -34,6 +34,10 @@ struct RoutingHarness: Sendable {
                 config.environment["KEFU_TIMER_POLL_MS"] = "100"
                 // Every test's visitors come from one address: limits are tested on their own.
                 config.environment["KEFU_VISITOR_RATE_LIMIT_PER_ADDRESS"] = "1000000"
+                // Any replica of any test may hold the channel outbound consumer: every one talks to
+                // the same stand-in of WeChat's servers, and waits as long as a loaded machine needs.
+                config.environment["KEFU_WECHAT_API_BASE_URL"] = try await WeChatStandIn.baseURL.value
+                config.environment["KEFU_WECHAT_ANSWER_WITHIN_MS"] = "30000"
                 config.environment.merge(environment) { $1 }
                 try await withReplicas(count, config: config, live: live) { replicas in
                     try await body(RoutingHarness(reception: reception, replicas: replicas, database: database))

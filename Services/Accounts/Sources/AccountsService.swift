@@ -41,13 +41,16 @@ public enum AccountsService: KefuServiceDefinition {
 
     public static func backgroundServices(shared accounts: Accounts, resources: ServiceResources) async throws -> [any Service] {
         let feed = AuditFeed(database: resources.database)
-        let fanOut = WebhookFanOut(database: resources.database, dispatcher: accounts.webhookDispatcher)
+        let fanOut = WebhookFanOut(
+            database: resources.database, dispatcher: accounts.webhookDispatcher,
+            partnerChannels: PartnerChannelFanOut(database: resources.database, secrets: accounts.secrets)
+        )
         return [
             // The platform role's pool runs for as long as the routes using it (like the serving pool).
             accounts.platformDatabase.client,
             try resources.eventConsumer(name: "accounts.audit_log", types: AuditFeed.eventTypes, handler: feed.handle),
             // Partners get what happens from now on: existing subscriptions are not sent the past.
-            try resources.eventConsumer(name: "accounts.webhooks", types: WebhookFanOut.deliverable, mode: .durableFromNow, batchHandler: fanOut.handle),
+            try resources.eventConsumer(name: "accounts.webhooks", types: WebhookFanOut.consumed, mode: .durableFromNow, batchHandler: fanOut.handle),
         ] + (accounts.settings.webhooks.deliver ? [accounts.webhookDispatcher] : [])
     }
 }

@@ -32,6 +32,7 @@ public enum CustomersService: KefuServiceDefinition {
     public static func backgroundServices(shared: ServiceResources, resources: ServiceResources) async throws -> [any Service] {
         [
             try resources.eventConsumer(name: "customers.contacts", types: ContactsFromRouting.eventTypes, handler: ContactsFromRouting(database: resources.database).handle),
+            try resources.eventConsumer(name: "customers.channel_contacts", types: ContactsFromChannels.eventTypes, handler: ContactsFromChannels(database: resources.database).handle),
             try resources.eventConsumer(name: "customers.employees", types: EmployeesFromAccounts.eventTypes, handler: EmployeesFromAccounts(database: resources.database).handle),
             try resources.eventConsumer(name: "customers.rules", types: RulesSweep.eventTypes, handler: RulesSweep(database: resources.database).handle),
             try resources.eventConsumer(name: "customers.groups", types: GroupsFromReception.eventTypes, handler: GroupsFromReception(

@@ -22,6 +22,7 @@ public enum ReceptionService: KefuServiceDefinition {
         ConfigController<Widget>(reception: reception, path: "/v1/widgets", access: .tenant(.receptionWidgets), what: "widget").addRoutes(to: router)
         PublicWidgetController(reception: reception).addRoutes(to: router)
         PlatformQuickReplyController(reception: reception).addRoutes(to: router)
+        PlatformChannelController(reception: reception).addRoutes(to: router)
         ConfigController<ReceptionGroup>(reception: reception, path: "/v1/groups", access: .tenant(.receptionGroups), what: "group").addRoutes(to: router)
         ConfigController<GuideRule>(reception: reception, path: "/v1/guide-rules", access: .tenant(.receptionGuideRules), what: "guide rule").addRoutes(to: router)
         ConfigController<AssignmentRule>(reception: reception, path: "/v1/assignment-rules", access: .tenant(.receptionAssignmentRules), what: "assignment rule").addRoutes(to: router)

@@ -28,6 +28,10 @@ public enum RoutingService: KefuServiceDefinition {
         TopicController(routing: routing).addRoutes(to: router)
         RatingController(routing: routing).addRoutes(to: router)
         RealtimeController(routing: routing).addRoutes(to: router)
+        PartnerInboundController(routing: routing).addRoutes(to: router)
+        WeChatCallbackController(routing: routing).addRoutes(to: router)
+        WeChatMenuController(routing: routing, api: WeChatAPI(routing: routing)).addRoutes(to: router)
+        ChannelDeliveriesController(routing: routing).addRoutes(to: router)
     }
 
     /// HTTP/1.1 with the WebSocket upgrade for the realtime sockets (pinged every 30 s, so dead
@@ -64,6 +68,11 @@ public enum RoutingService: KefuServiceDefinition {
             try resources.eventConsumer(name: "routing.agents", types: AgentProjection.eventTypes, handler: agents.handle),
             try resources.eventConsumer(name: "routing.customer_owners", types: OwnerProjection.eventTypes, handler: owners.handle),
             try resources.eventConsumer(name: "routing.group_seats", types: GroupChanges.eventTypes, handler: groups.handle),
+            // Channel conversations' outgoing messages; deploying it sends nothing of the past.
+            try resources.eventConsumer(name: "routing.channel_outbound", types: ChannelOutbound.eventTypes, mode: .durableFromNow, batchHandler: ChannelOutbound(
+                routing: routing, wechat: WeChatOutbound(api: WeChatAPI(routing: routing), reception: routing.reception, logger: resources.logger),
+                secrets: try SecretBox.load(file: resources.config.secretsKeyFile)
+            ).handle),
         ]
     }
 }

@@ -21,6 +21,15 @@ public enum ChannelType: String, Codable, Sendable, CaseIterable {
         case .partner: ["token"]
         }
     }
+
+    /// Credential keys a channel of this type may also be given: the EncodingAESKey before the
+    /// last rotation, still accepted on inbound messages while WeChat switches over.
+    public var optionalCredentialKeys: [String] {
+        switch self {
+        case .wechatOfficialAccount: ["previous_encoding_aes_key"]
+        default: []
+        }
+    }
 }
 
 /// A channel as configured. `credentials` holds masked values (`••••abcd`) everywhere it is
@@ -51,11 +60,26 @@ public struct ChannelAutoReply: Codable, Sendable, Equatable {
     public var keywordReplies: [KeywordReply]
     public var messageReply: MessageContent?
     public var menu: [MenuItem]
+    /// A follower's message that no keyword matches (and that is not part of a conversation
+    /// already) opens a conversation with an agent; otherwise it only gets the message reply.
+    public var unmatchedToAgent: Bool
 
-    public init(keywordReplies: [KeywordReply] = [], messageReply: MessageContent? = nil, menu: [MenuItem] = []) {
+    public init(keywordReplies: [KeywordReply] = [], messageReply: MessageContent? = nil, menu: [MenuItem] = [], unmatchedToAgent: Bool = false) {
         self.keywordReplies = keywordReplies
         self.messageReply = messageReply
         self.menu = menu
+        self.unmatchedToAgent = unmatchedToAgent
+    }
+
+    enum CodingKeys: String, CodingKey { case keywordReplies, messageReply, menu, unmatchedToAgent }
+
+    /// Documents stored before `unmatched_to_agent` existed read it as false.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        keywordReplies = try container.decode([KeywordReply].self, forKey: .keywordReplies)
+        messageReply = try container.decodeIfPresent(MessageContent.self, forKey: .messageReply)
+        menu = try container.decode([MenuItem].self, forKey: .menu)
+        unmatchedToAgent = try container.decodeIfPresent(Bool.self, forKey: .unmatchedToAgent) ?? false
     }
 }
 
@@ -93,5 +117,26 @@ public struct MenuItem: Codable, Sendable, Equatable {
         self.reply = reply
         self.url = url
         self.subItems = subItems
+    }
+}
+
+/// A channel as its gateway needs it, credentials in clear: only reception's platform door
+/// (`GET /v1/platform/tenants/{tenant}/channels/{id}`) produces it, for routing's channel
+/// gateways and accounts' partner-channel deliveries. Never stored, logged or published.
+public struct ChannelGateway: Codable, Sendable {
+    @LowercaseUUID public var id: UUID
+    public var type: ChannelType
+    public var enabled: Bool
+    public var outboundUrl: String?
+    public var credentials: [String: String]
+    public var updatedAt: Date
+
+    public init(id: UUID, type: ChannelType, enabled: Bool, outboundUrl: String?, credentials: [String: String], updatedAt: Date) {
+        self.id = id
+        self.type = type
+        self.enabled = enabled
+        self.outboundUrl = outboundUrl
+        self.credentials = credentials
+        self.updatedAt = updatedAt
     }
 }

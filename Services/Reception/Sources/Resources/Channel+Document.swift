@@ -14,9 +14,9 @@ extension Channel: ReceptionDocument {
             c.check(outboundUrl == nil, "outbound_url", "is only for partner channels")
         }
         guard let credentials else { return }
-        let allowed = Set(type.credentialKeys)
+        let allowed = Set(type.credentialKeys + type.optionalCredentialKeys)
         for key in credentials.keys.sorted() where !allowed.contains(key) {
-            c.add("credentials.\(key)", "is not a credential of a \(type.rawValue) channel (\(type.credentialKeys.joined(separator: ", ")))", code: "unknown_credential")
+            c.add("credentials.\(key)", "is not a credential of a \(type.rawValue) channel (\((type.credentialKeys + type.optionalCredentialKeys).joined(separator: ", ")))", code: "unknown_credential")
         }
         for (key, value) in credentials where allowed.contains(key) {
             c.check(!value.isEmpty && value.count <= 512, "credentials.\(key)", "must be 1 to 512 characters")
@@ -25,6 +25,9 @@ extension Channel: ReceptionDocument {
            let aesKey = credentials["encoding_aes_key"] {
             // WeChat's EncodingAESKey: 43 base64 characters (a 32-byte key without its padding).
             c.check(aesKey.count == 43 && Data(base64Encoded: aesKey + "=") != nil, "credentials.encoding_aes_key", "must be the 43-character EncodingAESKey")
+        }
+        if let previous = credentials["previous_encoding_aes_key"] {
+            c.check(previous.count == 43 && Data(base64Encoded: previous + "=") != nil, "credentials.previous_encoding_aes_key", "must be the 43-character EncodingAESKey")
         }
     }
 

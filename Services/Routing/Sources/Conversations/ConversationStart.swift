@@ -9,7 +9,11 @@ import KefuModels
 /// queues, or applies the fallback. Every step is written to the conversation's `routing_trace`.
 struct ConversationStart {
     let snapshot: ReceptionSnapshot
-    let widget: ConfigItem<Widget>
+    /// The web widget; nil for a channel user (partner, official account), who is received by
+    /// the advanced assignment rules.
+    let widget: ConfigItem<Widget>?
+    /// The channel type (`visitor.channel`): `web`, `partner`, `wechat_official_account`.
+    var channel = "web"
 
     struct Visitor: Sendable {
         let attributes: VisitorAttributes
@@ -21,8 +25,8 @@ struct ConversationStart {
     /// The visitor's facts as rules test them.
     func facts(_ visitor: Visitor, now: Date = Date()) -> ConditionFacts {
         var facts = ConditionFacts(catalogue: FieldCatalogue.with(customFields: snapshot.customFields))
-        facts.set("visitor.channel", .text("web"))
-        facts.set("visitor.widget_id", .text(widget.id.uuidString.lowercased()))
+        facts.set("visitor.channel", .text(channel))
+        if let widget { facts.set("visitor.widget_id", .text(widget.id.uuidString.lowercased())) }
         if let url = visitor.attributes.pageUrl { facts.set("visitor.page_url", .text(url)) }
         if let source = visitor.attributes.source { facts.set("visitor.source_ad", .text(source)) }
         if let region = visitor.attributes.region { facts.set("visitor.region", .text(region)) }
@@ -44,16 +48,16 @@ struct ConversationStart {
             targets.append(.agent(owner, .owner))
             trace.append(.init(step: "owner", detail: "the customer's owner \(owner.uuidString.lowercased()) first"))
         }
-        let reception = widget.document.reception
-        switch reception.mode {
+        let reception = widget?.document.reception
+        switch reception?.mode ?? .rules {
         case .group:
-            if let group = reception.groupId { targets.append(.group(group, .widget)) }
+            if let group = reception?.groupId { targets.append(.group(group, .widget)) }
             trace.append(.init(step: "widget", detail: "group mode"))
         case .agent:
-            if let agent = reception.agentId { targets.append(.agent(agent, .widget)) }
+            if let agent = reception?.agentId { targets.append(.agent(agent, .widget)) }
             trace.append(.init(step: "widget", detail: "single-agent mode"))
         case .selfService:
-            let options = reception.navigation ?? []
+            let options = reception?.navigation ?? []
             if let choice {
                 guard options.contains(where: { $0.groupId == choice }) else {
                     throw Problem.invalid("group_id", "is not one of this widget's navigation choices", code: "not_found")
@@ -95,7 +99,7 @@ struct ConversationStart {
 
     /// The first enabled guide rule matching the visitor, when the widget runs guide rules.
     func guideRule(for visitor: Visitor) -> ConfigItem<GuideRule>? {
-        guard widget.document.guideRulesEnabled else { return nil }
+        guard let widget, widget.document.guideRulesEnabled else { return nil }
         let facts = facts(visitor)
         let catalogue = FieldCatalogue.with(customFields: snapshot.customFields)
         return snapshot.guideRules.first { rule in
@@ -104,5 +108,5 @@ struct ConversationStart {
     }
 
     /// The widget's own fallback, else the tenant's.
-    var fallback: FallbackPolicy { widget.document.fallback ?? snapshot.fallback }
+    var fallback: FallbackPolicy { widget?.document.fallback ?? snapshot.fallback }
 }

@@ -49,28 +49,7 @@ struct VisitorConversationsController {
                 attributes: try KefuJSON.decoder().decode(VisitorAttributes.self, from: Data(attributes.utf8)),
                 visitCount: visits, owner: owner
             )
-            let (targets, initialTrace) = try start.targets(for: arrival, choice: body.groupId)
-            var trace = initialTrace
-            let id = UUID()
-            try await rejectingDuplicates(as: Problem.conflict(code: "conversation_exists", detail: "This visitor's conversation was just started; fetch it.")) {
-                try await tx.query("""
-                    INSERT INTO routing.conversations (tenant_id, id, visitor_id, widget_id, channel, status)
-                    VALUES (\(visitor.tid.uuid), \(id), \(visitor.vid.uuid), \(widgetID), 'web', 'awaiting_message')
-                    """)
-            }
-            try await tx.publish(ConversationCreated(
-                conversationId: ConversationID(id), visitorId: visitor.vid, widgetId: widgetID, channel: "web", createdAt: Date()
-            ))
-            try await tx.scheduleTimeout(id, seconds: snapshot.conversation.timeoutMinutes * 60)
-            // Guide pushes go out on their own schedule; they do not hold up the assignment.
-            if let rule = start.guideRule(for: arrival) {
-                try await tx.scheduleGuidePushes(id, rule: rule)
-                trace.append(.init(step: "guide_rule", detail: "rule \(rule.id.uuidString.lowercased()) (\(rule.document.name)): \(rule.document.messages.count) pushes"))
-            }
-            let placer = ConversationPlacer(snapshot: snapshot)
-            _ = try await placer.place(id, targets: targets, fallback: start.fallback, trace: &trace, in: tx)
-            try await tx.appendTrace(id, trace)
-            return (try await tx.conversation(id, withTrace: false)!, true)
+            return (try await tx.openConversation(visitor: visitor.vid, start: start, arrival: arrival, choice: body.groupId), true)
         }
         var response = try EditedResponse(status: created ? .created : .ok, response: view).response(from: request, context: context)
         CORS.allowAnyOrigin(&response)

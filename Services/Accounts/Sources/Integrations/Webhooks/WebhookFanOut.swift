@@ -12,12 +12,17 @@ import KefuModels
 struct WebhookFanOut: Sendable {
     let database: Database
     let dispatcher: WebhookDispatcher
+    /// Partner channels' outbound messages, to each channel's own endpoint.
+    let partnerChannels: PartnerChannelFanOut
     static let deliverable = Set(WebhookEventCatalogue.all)
+    /// What the consumer reads: the catalogue, and partner channels' messages.
+    static let consumed = deliverable.union([PartnerChannelMessage.eventType])
 
     func handle(_ events: [StoredEvent]) async throws {
         var byTenant: [TenantID: [StoredEvent]] = [:]
         var tenants: [TenantID] = []
-        for event in events {
+        // Only catalogue events go to subscriptions (a channel's messages go to its own endpoint alone).
+        for event in events where Self.deliverable.contains(event.type) {
             if byTenant[event.tenantID] == nil { tenants.append(event.tenantID) }
             byTenant[event.tenantID, default: []].append(event)
         }
@@ -26,6 +31,7 @@ struct WebhookFanOut: Sendable {
             let batch = byTenant[tenant]!
             created += try await database.withTenant(tenant) { tx in try await tx.createDeliveries(for: batch) }
         }
+        created += try await partnerChannels.handle(events)
         // This replica sends them at once rather than at its next poll.
         if created > 0 { dispatcher.wake() }
     }
