@@ -19,12 +19,14 @@ let serviceDependencies: [String: [Target.Dependency]] = [
         .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     ],
     "Customers": ["KefuReceptionClient"],
+    "Analytics": ["KefuReceptionClient"],
 ]
 
 /// Services a service's tests run beside it (routing reads reception's snapshot over HTTP).
 let testDependencies: [String: [Target.Dependency]] = [
     "Routing": ["Reception", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")],
     "Customers": ["Reception"],
+    "Analytics": ["Reception"],
 ]
 
 let swiftSettings: [SwiftSetting] = [
