@@ -211,3 +211,6 @@ echo "routing_message_pgbench_per_second=$ingest_pg"
 
 # --- Webhooks: deliveries to a local receiver against a bare client, and the lag at 200 events/s
 "$ROOT/scripts/bench-webhooks.sh"
+
+# --- Analytics: a year of conversations through the consumer's SQL, report and search p95, lag at 500 msg/s
+"$ROOT/scripts/bench-analytics.sh"

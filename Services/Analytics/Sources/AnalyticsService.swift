@@ -12,6 +12,10 @@ import ServiceLifecycle
 public enum AnalyticsService: KefuServiceDefinition {
     public static let openAPIDocument = Bundle.module.url(forResource: "openapi", withExtension: "json")
     public static let name = ServiceName.analytics
+    /// Message search uses pg_trgm, which the customer library's migrations create in its schema
+    /// (a database holds one copy of an extension): on a fresh cluster analytics may start first,
+    /// so it applies that folder before its own.
+    public static let migrationScopes = ["customers", "analytics"]
 
     public static func makeShared(resources: ServiceResources) async throws -> Analytics {
         Analytics(resources: resources)
