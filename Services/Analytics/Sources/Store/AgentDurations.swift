@@ -114,8 +114,11 @@ extension TenantTransaction {
         }
         labels[nil] = totalLabels.map { SatisfactionFigures.LabelCount(label: $0.key, count: $0.value) }
             .sorted { ($0.count, $1.label) > ($1.count, $0.label) }
-        let names = try await query("SELECT employee_id, display_name FROM analytics.agents WHERE employee_id = ANY(\(stars.keys.compactMap { $0 }))")
-            .decode((UUID, String).self).reduce(into: [UUID: String]()) { $0[$1.0] = $1.1 }
+        var names: [UUID: String] = [:]
+        for row in try await query("SELECT employee_id, display_name FROM analytics.agents WHERE employee_id = ANY(\(stars.keys.compactMap { $0 }))").collect() {
+            let (id, name) = try row.decode((UUID, String).self)
+            names[id] = name
+        }
         func figures(_ key: UUID?) -> SatisfactionFigures {
             let counts = stars[key] ?? [:]
             let rated = counts.values.reduce(0, +)

@@ -25,7 +25,7 @@ struct Period: Sendable {
         let zone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
         var errors: [FieldError] = []
         func read(_ name: String, endOfDay: Bool) -> Date? {
-            guard let raw = query[name].map(String.init), !raw.isEmpty else { return nil }
+            guard let raw = query[Substring(name)].map(String.init), !raw.isEmpty else { return nil }
             if let instant = RFC3339.date(from: raw) { return instant }
             if let day = Self.startOfDay(raw, in: zone) {
                 return endOfDay ? Self.calendar(zone).date(byAdding: .day, value: 1, to: day) : day
@@ -81,12 +81,12 @@ enum ReportFormat {
 extension Request {
     /// A query parameter that must be a UUID when present (a malformed one is a 422 naming it).
     func uuidParameter(_ name: String) throws -> UUID? {
-        guard let raw = uri.queryParameters[name].map(String.init), !raw.isEmpty else { return nil }
+        guard let raw = uri.queryParameters[Substring(name)].map(String.init), !raw.isEmpty else { return nil }
         guard let id = UUID(uuidString: raw) else { throw Problem.invalid(name, "must be a UUID") }
         return id
     }
 
     func stringParameter(_ name: String) -> String? {
-        uri.queryParameters[name].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        uri.queryParameters[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
     }
 }

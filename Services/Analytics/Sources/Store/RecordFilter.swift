@@ -53,7 +53,7 @@ extension TenantTransaction {
         _ filter: RecordFilter, definition: HighQualityDefinition, reach: [UUID]?, after: TimeCursor?, limit: Int
     ) async throws -> [ConversationRecord] {
         let hq = Quality.bounds(definition)
-        let socialVisitor = filter.socialAccountId.map { UUID(uuidString: $0) ?? UUID(uuid: UUID_NULL) }
+        let socialVisitor = filter.socialAccountId.map { UUID(uuidString: $0) ?? UUID.zero }
         let searchSince = max(filter.period.from, Date().addingTimeInterval(-Double(RecordFilter.searchDays) * 86_400))
         return try await query("""
             SELECT \(unescaped: ConversationRecord.columns)
@@ -76,7 +76,7 @@ extension TenantTransaction {
                                                           \(RecordFilter.shortSearchRecentMessages))))
               AND (\(reach == nil) OR c.agent_ids && \(reach ?? [])::uuid[])
               AND (\(after?.at)::int8 IS NULL
-                   OR (c.started_at, c.id) < ('epoch'::timestamptz + \(after?.at ?? 0) * interval '1 microsecond', \(after?.id ?? UUID(uuid: UUID_NULL))))
+                   OR (c.started_at, c.id) < ('epoch'::timestamptz + \(after?.at ?? 0) * interval '1 microsecond', \(after?.id ?? UUID.zero)))
             ORDER BY c.started_at DESC, c.id DESC
             LIMIT \(limit)
             """).collect().map(ConversationRecord.decode)
@@ -95,4 +95,9 @@ extension TenantTransaction {
             WHERE c.id = \(id) AND c.started_at IS NOT NULL AND (\(reach == nil) OR c.agent_ids && \(reach ?? [])::uuid[])
             """).collect().map(ConversationRecord.decode).first
     }
+}
+
+extension UUID {
+    /// A placeholder bound where a parameter is unused (its condition is switched off by another).
+    static let zero = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
 }
