@@ -72,8 +72,8 @@ extension TenantTransaction {
               AND (\(filter.customerId)::uuid IS NULL OR cv.customer_id = \(filter.customerId))
               AND (\(filter.quality?.rawValue)::text IS NULL OR \(unescaped: Quality.sql) = \(filter.quality?.rawValue))
               AND (\(filter.text)::text IS NULL OR c.id IN (
-                    SELECT analytics.search_conversations(\(filter.text), \(searchSince), \(RecordFilter.searchMaxConversations),
-                                                          \(RecordFilter.shortSearchRecentMessages))))
+                    SELECT analytics.search_conversations(\(filter.text)::text, \(searchSince), \(RecordFilter.searchMaxConversations)::int,
+                                                          \(RecordFilter.shortSearchRecentMessages)::int)))
               AND (\(reach == nil) OR c.agent_ids && \(reach ?? [])::uuid[])
               AND (\(after?.at)::int8 IS NULL
                    OR (c.started_at, c.id) < ('epoch'::timestamptz + \(after?.at ?? 0) * interval '1 microsecond', \(after?.id ?? UUID.zero)))
