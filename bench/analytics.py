@@ -96,7 +96,7 @@ def main():
 
     # 1. The tenant's year, through the consumer's function.
     sql(f"""BEGIN; SELECT set_config('kefu.tenant_id', '{tenant}', true);
-            SELECT analytics.apply_events(array_agg('employee.created'), array_agg(jsonb_build_object('employee', jsonb_build_object(
+            SELECT analytics.apply_events(array_agg('employee.created'::text), array_agg(jsonb_build_object('employee', jsonb_build_object(
                 'employee_id', md5('a' || i)::uuid, 'account', 'agent' || i, 'display_name', '客服' || i, 'status', 'active'))))
             FROM generate_series(0, 199) i; COMMIT;""")
     started = time.monotonic()
