@@ -21,6 +21,7 @@ let serviceDependencies: [String: [Target.Dependency]] = [
         .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     ],
     "Customers": ["KefuReceptionClient"],
+    "Analytics": ["KefuReceptionClient"],
 ]
 
 /// Services a service's tests run beside it (routing reads reception's snapshot over HTTP).
@@ -28,6 +29,7 @@ let testDependencies: [String: [Target.Dependency]] = [
     // Accounts: a partner channel's outgoing messages are its webhook deliveries.
     "Routing": ["Reception", "Accounts", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")],
     "Customers": ["Reception"],
+    "Analytics": ["Reception"],
 ]
 
 let swiftSettings: [SwiftSetting] = [

@@ -227,3 +227,6 @@ fi
 
 # --- Webhooks: deliveries to a local receiver against a bare client, and the lag at 200 events/s
 if part webhooks; then "$ROOT/scripts/bench-webhooks.sh"; fi
+
+# --- Analytics: a year of conversations through the consumer's SQL, report and search p95, lag at 500 msg/s
+if part analytics; then "$ROOT/scripts/bench-analytics.sh"; fi

@@ -37,6 +37,10 @@ struct Door: Sendable {
             roles: ["kefu_service"],
             reason: "request counts per client address and account before a tenant is known; keys are digests, no tenant data"
         ),
+        "analytics.rate_limits": Door(
+            roles: ["kefu_service"],
+            reason: "anonymous widget events per client address before a tenant is known; keys are digests, no tenant data"
+        ),
     ]
 
     /// SECURITY DEFINER functions run as the owner, past row-level security: each is a door across
@@ -59,6 +63,10 @@ struct Door: Sendable {
         "accounts.due_webhook_deliveries(integer,integer)": Door(
             roles: ["kefu_events"],
             reason: "the webhook dispatcher finds due deliveries across tenants (tenant, delivery and endpoint ids only), then claims and sends each inside its tenant"
+        ),
+        "analytics.search_conversations(text,timestamp with time zone,integer,integer)": Door(
+            roles: ["kefu_service"],
+            reason: "message-text search through the pg_trgm index, which row-level security keeps from non-leakproof ILIKE; pinned to kefu.current_tenant(), conversation ids only"
         ),
         "customers.search_ids(text,text,integer)": Door(
             roles: ["kefu_service"],

@@ -149,10 +149,10 @@ public actor TestKeys {
     /// An access token for an employee of `tenant` holding `permissions`.
     public func token(
         tenant: TenantID, employee: EmployeeID = EmployeeID(), permissions: Set<Permission>,
-        scopes: DataScopes = .unrestricted, lifetime: TimeInterval = 900
+        scopes: DataScopes = .unrestricted, department: UUID? = nil, lifetime: TimeInterval = 900
     ) async throws -> String {
         try await load().0.sign(AccessTokenClaims(
-            subject: .employee(employee), tenant: tenant, permissions: permissions, scopes: scopes, lifetime: lifetime
+            subject: .employee(employee), tenant: tenant, permissions: permissions, scopes: scopes, department: department, lifetime: lifetime
         ))
     }
 

@@ -22,9 +22,9 @@ public func buildApplication<S: KefuServiceDefinition>(
     let migrator = Migrator(
         url: try DatabaseURL(config.migrationDatabaseURL), schemaDirectory: config.schemaDirectory, logger: logger
     )
-    let schema = S.name.schema
+    let scopes = S.migrationScopes
     app.beforeServerStarts {
-        try await migrator.migrate(scopes: [schema])
+        try await migrator.migrate(scopes: scopes)
         migrated.markDone()
     }
     let background = [try resources.eventFollower(cachedEventTypes: S.cachedEventTypes)]

@@ -14,6 +14,10 @@ public protocol KefuServiceDefinition {
     static var name: ServiceName { get }
     /// The service's OpenAPI 3.1 document (its `openapi.json` resource), served at `/openapi.json`.
     static var openAPIDocument: URL? { get }
+    /// The migration folders this service applies on start, after `kefu` (default: its own).
+    /// A schema that needs another's objects names that folder first (each file is recorded, so
+    /// it is applied once whichever service gets there first).
+    static var migrationScopes: [String] { get }
     static func makeShared(resources: ServiceResources) async throws -> Shared
     static func addRoutes(to router: Router<KefuRequestContext>, shared: Shared) async throws
     /// Long-running work started with the server (event consumers, timers).
@@ -27,6 +31,7 @@ public protocol KefuServiceDefinition {
 }
 
 extension KefuServiceDefinition {
+    public static var migrationScopes: [String] { [name.schema] }
     public static func backgroundServices(shared: Shared, resources: ServiceResources) async throws -> [any Service] { [] }
     public static func server(shared: Shared, resources: ServiceResources) -> HTTPServerBuilder { .http1() }
     public static var cachedEventTypes: Set<String> { [] }

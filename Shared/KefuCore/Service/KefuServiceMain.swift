@@ -27,7 +27,7 @@ public enum KefuServiceMain {
             case "migrate":
                 let applied = try await Migrator(
                     url: try DatabaseURL(config.migrationDatabaseURL), schemaDirectory: config.schemaDirectory, logger: logger
-                ).migrate(scopes: [S.name.schema])
+                ).migrate(scopes: S.migrationScopes)
                 logger.info("migrations up to date", metadata: ["applied_now": "\(applied.count)"])
             case "-h", "--help", "help":
                 print("usage: kefu-\(S.name.rawValue) [serve|migrate]\nConfiguration comes from KEFU_* environment variables; see README.md.")
