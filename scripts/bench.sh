@@ -211,3 +211,6 @@ echo "routing_message_pgbench_per_second=$ingest_pg"
 
 # --- Webhooks: deliveries to a local receiver against a bare client, and the lag at 200 events/s
 "$ROOT/scripts/bench-webhooks.sh"
+
+# --- Customers: a million-customer library (views, counts, searches, CSV import against COPY)
+"$ROOT/scripts/bench-customers.sh"
