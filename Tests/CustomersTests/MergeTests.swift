@@ -127,4 +127,43 @@ import Testing
             #expect(try await h.events(CustomerMerged.self, in: tenant).map(\.reason) == ["identity"])
         }
     }
+
+    /// An identity can be removed: afterwards another customer takes it without merging the
+    /// first. Bad input names its query parameter and removes nothing; a web visitor id stays.
+    @Test func anIdentityIsRemovedAndThenNoLongerMerges() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let other = try await h.tenant()
+            let first = try await h.customer(tenant, ["name": "First", "identities": [
+                ["kind": "phone", "external_id": "13900000001"], ["kind": "wechat_openid", "channel": "wx-a", "external_id": "o-1"],
+            ]])
+            let second = try await h.customer(tenant, ["name": "Second"])
+            func identities(_ id: String) async throws -> Set<String> {
+                Set((try await h.call(.get, "/v1/customers/\(id)", token: tenant.admin).json["identities"] as? [[String: Any]] ?? [])
+                    .compactMap { $0["external_id"] as? String })
+            }
+            let path = "/v1/customers/\(first)/identities"
+            #expect(try await h.call(.delete, path + "?kind=fax&external_id=1", token: tenant.admin).fields == ["kind"])
+            #expect(try await h.call(.delete, path + "?kind=wechat_openid&external_id=o-1", token: tenant.admin).fields == ["channel"])
+            #expect(try await h.call(.delete, path + "?kind=phone", token: tenant.admin).fields == ["external_id"])
+            #expect(try await h.call(.delete, path + "?kind=web_visitor&external_id=\(UUID().uuidString)", token: tenant.admin).fields == ["kind"])
+            #expect(try await identities(first) == ["13900000001", "o-1"], "nothing removed")
+            #expect(try await h.call(.delete, path + "?kind=phone&external_id=13900000001",
+                                     token: try await h.token(tenant, [.customersView])).status == .forbidden)
+            #expect(try await h.call(.delete, path + "?kind=phone&external_id=13900000001", token: other.admin).status == .notFound)
+            #expect(try await h.call(.delete, "/v1/customers/\(second)/identities?kind=phone&external_id=13900000001", token: tenant.admin).status == .notFound,
+                    "second does not hold it")
+
+            let removed = try await h.call(.delete, path + "?kind=wechat_openid&channel=wx-a&external_id=o-1", token: tenant.admin)
+            #expect(removed.status == .ok, "\(removed.text)")
+            #expect(try await h.call(.delete, path + "?kind=phone&external_id=13900000001", token: tenant.admin).status == .ok)
+            #expect(try await identities(first).isEmpty)
+            #expect(try await h.events(CustomerUpdated.self, in: tenant).filter { $0.fields == ["identities"] }.count == 2)
+            // The phone is nobody's now: another customer takes it and nothing merges.
+            let taken = try await h.call(.post, "/v1/customers/\(second)/identities", token: tenant.admin, json: ["kind": "phone", "external_id": "13900000001"])
+            #expect(taken.status == .created, "\(taken.text)")
+            #expect(try await h.call(.get, "/v1/customers/\(first)", token: tenant.admin).status == .ok, "not merged")
+            #expect(try await h.events(CustomerMerged.self, in: tenant).isEmpty)
+        }
+    }
 }
