@@ -136,7 +136,7 @@ def main():
     load_seconds = time.perf_counter() - started
 
     view = api.ok("POST", "/v1/customer-views", {
-        "name": "Shanghai, in progress, budget >= 20000", "sort": "-last_reception_at",
+        "name": "上海 · 跟进中 · 预算 ≥ 20000", "sort": "-last_reception_at",
         "filter": {"join": "all", "conditions": [
             {"field": "customer.location", "op": "equals", "value": "上海"},
             {"field": "customer.follow_up_status", "op": "equals", "value": "in_progress"},
@@ -144,11 +144,12 @@ def main():
         ]},
     })
     base = f"/v1/customers?view_id={view['id']}&limit=50"
-    expected = int(psql(APP_URL, "-c", f"""
+    expected = int(psql(APP_URL, text=f"""
         BEGIN; SELECT set_config('kefu.tenant_id', '{tenant}', true) \\gset
         SELECT count(*) FROM customers.customers WHERE region = '上海' AND follow_up_status = 'in_progress'
             AND (custom ->> 'budget')::float8 >= 20000;
-        COMMIT;""").split()[-1])
+        COMMIT;
+        """).split()[-1])
 
     # A deep cursor: walked to by pages of 100 (the list's own cursors), about 10,000 rows in.
     cursor, walked = None, 0
@@ -166,10 +167,11 @@ def main():
     if counts[0]["count"] != expected:
         sys.exit(f"bench: the view counts {counts[0]['count']}, SQL {expected}")
 
-    sample = psql(APP_URL, "-c", f"""
+    sample = psql(APP_URL, text=f"""
         BEGIN; SELECT set_config('kefu.tenant_id', '{tenant}', true) \\gset
         SELECT name, phones[1] FROM customers.customers TABLESAMPLE SYSTEM (1) REPEATABLE (7) LIMIT 2000;
-        COMMIT;""").splitlines()
+        COMMIT;
+        """).splitlines()
     rows = [line.split("|") for line in sample if "|" in line]
     random.seed(12)
     random.shuffle(rows)
