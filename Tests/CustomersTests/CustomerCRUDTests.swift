@@ -44,6 +44,27 @@ import Testing
         }
     }
 
+    /// Customer data writes are audited the way accounts' audit log records every other write:
+    /// who, what, the record before and after. A refused write records nothing.
+    @Test func customerWritesAreAudited() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let id = try await h.customer(tenant, ["name": "Audited", "phones": [["value": "13700000001"]]])
+            #expect(try await h.call(.patch, "/v1/customers/\(id)", token: tenant.admin, json: ["age": 200]).status == .unprocessableContent)
+            #expect(try await h.call(.patch, "/v1/customers/\(id)", token: tenant.admin, json: ["company": "Acme"]).status == .ok)
+            #expect(try await h.call(.delete, "/v1/customers/\(id)/identities?kind=phone&external_id=nobody", token: tenant.admin).status == .notFound)
+            #expect(try await h.call(.delete, "/v1/customers/\(id)", token: tenant.admin).status == .noContent)
+            let audits = try await h.events(AuditRecorded.self, in: tenant).filter { $0.targetType == "customer" }
+            #expect(audits.map(\.action) == ["customers.customer.created", "customers.customer.updated", "customers.customer.deleted"])
+            #expect(Set(audits.map(\.targetId)) == [id])
+            #expect(audits.allSatisfy { $0.actorType == "employee" && $0.actorId == tenant.adminID.uuid })
+            let updated = try #require(audits.dropFirst().first)
+            #expect(updated.before?.contains("Audited") == true && updated.before?.contains("Acme") == false)
+            #expect(updated.after?.contains("Acme") == true)
+            #expect(audits.last?.before?.contains("Audited") == true && audits.last?.after == nil)
+        }
+    }
+
     @Test func listPagesNewestFirstWithACursor() async throws {
         try await CustomersHarness.run { h in
             let tenant = try await h.tenant()

@@ -159,6 +159,7 @@ import Testing
             #expect(try await h.call(.delete, path + "?kind=phone&external_id=13900000001", token: tenant.admin).status == .ok)
             #expect(try await identities(first).isEmpty)
             #expect(try await h.events(CustomerUpdated.self, in: tenant).filter { $0.fields == ["identities"] }.count == 2)
+            #expect(try await h.events(AuditRecorded.self, in: tenant).filter { $0.action == "customers.identity.removed" }.map(\.targetId) == [first, first])
             // The phone is nobody's now: another customer takes it and nothing merges.
             let taken = try await h.call(.post, "/v1/customers/\(second)/identities", token: tenant.admin, json: ["kind": "phone", "external_id": "13900000001"])
             #expect(taken.status == .created, "\(taken.text)")

@@ -104,6 +104,7 @@ struct MergeController {
         v.check(input.kind != "web_visitor", "kind", "a web visitor id cannot be removed", code: "not_allowed")
         try v.throwIfInvalid()
         guard let identity else { throw Problem.invalid("kind", "is required", code: "required") }
+        let actor = AuditActor(context: context)
         return try await database.withTenant(principal.tenantID) { tx in
             let target = try await tx.customer(id, reach: try await tx.reach(of: principal))
             guard target.entered else { throw CustomersController.notEntered }
@@ -114,7 +115,10 @@ struct MergeController {
                 """).decode(String.self).reduce(into: 0) { count, _ in count += 1 }
             guard removed > 0 else { throw Problem.notFound("identity") }
             try await tx.publish(CustomerUpdated(customerId: id, fields: ["identities"], by: principal.employeeID))
-            return try await tx.customers(where: "c.id = \(id)")[0]
+            let after = try await tx.customers(where: "c.id = \(id)")[0]
+            try await tx.publishAudit(actor, action: "customers.identity.removed", targetType: "customer", targetID: id.uuidString.lowercased(),
+                                      before: target, after: after)
+            return after
         }
     }
 
