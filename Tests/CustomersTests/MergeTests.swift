@@ -38,7 +38,8 @@ import Testing
             let merged = try await h.call(.post, "/v1/customers/\(survivor)/merge", token: tenant.admin, json: ["from": [gone]])
             #expect(merged.status == .ok, "\(merged.text)")
             let moved = merged.json["moved"] as? [String: Any] ?? [:]
-            #expect(moved["identities"] as? Int == 1 && moved["receptions"] as? Int == 1)
+            // The loser's web visitor and its profile phone (an identity too).
+            #expect(moved["identities"] as? Int == 2 && moved["receptions"] as? Int == 1)
             #expect(moved["tags"] as? [String] == ["wholesale"] && moved["phones"] as? [String] == ["13900000002"])
             #expect(Set(moved["filled"] as? [String] ?? []) == ["title", "custom.budget"])
             let kept = (merged.json["losers"] as? [String: Any])?[gone] as? [String: Any]
@@ -51,7 +52,9 @@ import Testing
             #expect((after.json["phones"] as? [[String: Any]])?.map { $0["value"] as? String } == ["13800000001", "13900000002"])
             #expect((after.json["custom_fields"] as? [String: Any])?["level"] as? String == "gold")
             #expect((after.json["custom_fields"] as? [String: Any])?["budget"] as? Double == 900)
-            #expect(Set((after.json["identities"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }) == ["qq", "web_visitor"])
+            #expect(Set((after.json["identities"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }) == ["phone", "qq", "web_visitor"])
+            #expect(Set((after.json["identities"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "phone" }
+                .compactMap { $0["external_id"] as? String }) == ["13800000001", "13900000002"])
             #expect(after.json["reception_count"] as? Int == 1)
 
             let old = try await h.call(.get, "/v1/customers/\(gone)", token: tenant.admin)
@@ -165,6 +168,34 @@ import Testing
             #expect(taken.status == .created, "\(taken.text)")
             #expect(try await h.call(.get, "/v1/customers/\(first)", token: tenant.admin).status == .ok, "not merged")
             #expect(try await h.events(CustomerMerged.self, in: tenant).isEmpty)
+        }
+    }
+
+    /// A profile's phones are its phone identities: a number free of any customer becomes one, a
+    /// number another customer holds does not (and merges nothing), a number taken off the
+    /// profile takes its identity along; the same number added as an identity elsewhere merges.
+    @Test func profilePhonesBecomeIdentities() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            func phones(_ id: String) async throws -> Set<String> {
+                Set((try await h.call(.get, "/v1/customers/\(id)", token: tenant.admin).json["identities"] as? [[String: Any]] ?? [])
+                    .filter { $0["kind"] as? String == "phone" }.compactMap { $0["external_id"] as? String })
+            }
+            let first = try await h.customer(tenant, ["name": "First", "phones": [["value": "13600000001"], ["value": "13600000002"]]])
+            #expect(try await phones(first) == ["13600000001", "13600000002"])
+            let second = try await h.customer(tenant, ["name": "Second", "phones": [["value": "13600000002"], ["value": "13600000003"]]])
+            #expect(try await phones(second) == ["13600000003"], "a number First holds stays a profile value")
+            #expect(try await h.call(.get, "/v1/customers/\(first)", token: tenant.admin).status == .ok, "nothing merged")
+            #expect(try await h.call(.patch, "/v1/customers/\(first)", token: tenant.admin, json: ["phones": [["value": "13600000001"]]]).status == .ok)
+            #expect(try await phones(first) == ["13600000001"])
+            let imported = try await CSVTests().upload(h, "name,phones\r\nThird,13600000004\r\n", token: tenant.admin)
+            #expect(imported.json["created"] as? Int == 1, "\(imported.text)")
+            let third = try #require((imported.json["rows"] as? [[String: Any]])?.first?["customer_id"] as? String)
+            #expect(try await phones(third) == ["13600000004"])
+            // The number as an identity of another customer is the same person: they merge.
+            let merged = try await h.call(.post, "/v1/customers/\(second)/identities", token: tenant.admin, json: ["kind": "phone", "external_id": "13600000001"])
+            #expect(merged.status == .created, "\(merged.text)")
+            #expect(try await h.call(.get, "/v1/customers/\(first)", token: tenant.admin).string("merged_into") == second)
         }
     }
 }

@@ -138,6 +138,7 @@ struct CustomersCSVController {
                     if let existing { return ("skipped", existing) }
                     let id = UUID()
                     try await tx.insertCustomer(id, profile, entered: true, owner: owner, team: nil)
+                    try await tx.syncPhoneIdentities(of: id, from: [], to: profile.phones)
                     try await tx.publish(CustomerCreated(customerId: id, entered: true, by: principal.employeeID))
                     try await tx.query("""
                         INSERT INTO customers.imported_rows (tenant_id, digest, customer_id)

@@ -132,6 +132,7 @@ struct CustomersController {
             try v.throwIfInvalid()
             try await tx.insertCustomer(id, profile, entered: true, owner: owner, team: body.ownerTeamId)
             for identity in identities { try await tx.addIdentity(identity, to: id) }
+            try await tx.syncPhoneIdentities(of: id, from: [], to: profile.phones)
             try await tx.applyRules(to: id)
             let view = try await referenced("owner_id") { try await tx.customer(id, reach: try await tx.reach(of: principal)) }
             try await tx.publish(CustomerCreated(customerId: id, entered: true, by: principal.employeeID))
@@ -160,6 +161,7 @@ struct CustomersController {
             }
             try v.throwIfInvalid()
             try await tx.updateProfile(id, profile)
+            try await tx.syncPhoneIdentities(of: id, from: before.phones.map(\.value), to: profile.phones)
             try await tx.publish(CustomerUpdated(customerId: id, fields: input.presentFields, by: principal.employeeID))
             try await tx.applyRules(to: id)
             let after = try await tx.customer(id, reach: reach)
