@@ -230,3 +230,6 @@ if part webhooks; then "$ROOT/scripts/bench-webhooks.sh"; fi
 
 # --- Analytics: a year of conversations through the consumer's SQL, report and search p95, lag at 500 msg/s
 if part analytics; then "$ROOT/scripts/bench-analytics.sh"; fi
+
+# --- Customers: a million-customer library (views, counts, searches, CSV import against COPY)
+if part customers; then "$ROOT/scripts/bench-customers.sh"; fi

@@ -55,6 +55,57 @@ import Testing
         }
     }
 
+    func upload(_ h: CustomersHarness, bytes: [UInt8], token: String) async throws -> APIReply {
+        try await h.client.execute(
+            uri: "/v1/customers/import", method: .post,
+            headers: [.authorization: "Bearer \(token)", .contentType: "text/csv"], body: ByteBuffer(bytes: bytes)
+        ) { APIReply(status: $0.status, headers: $0.headers, body: Data(buffer: $0.body)) }
+    }
+
+    /// An owner column gives each row's customer its owner: an active employee of the tenant,
+    /// else that row fails naming owner_id and nothing of it is written; empty, the importer.
+    @Test func anOwnerColumnSetsEachRowsOwner() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let other = try await h.tenant()
+            let agent = try await h.employee(in: tenant)
+            let stranger = try await h.employee(in: other)
+            let csv = "name,owner_id\r\nOwned,\(agent)\r\nImporter's,\r\nStranger's,\(stranger)\r\nBad,nobody\r\n"
+            let imported = try await upload(h, csv, token: tenant.admin)
+            #expect(imported.status == .ok, "\(imported.text)")
+            #expect(imported.json["created"] as? Int == 2 && imported.json["failed"] as? Int == 2)
+            let rows = imported.json["rows"] as? [[String: Any]] ?? []
+            #expect(rows.map { $0["result"] as? String } == ["created", "created", "failed", "failed"])
+            #expect(rows.dropFirst(2).map { (($0["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String } } == [["owner_id"], ["owner_id"]])
+            let list = try await h.call(.get, "/v1/customers?limit=10", token: tenant.admin).data
+            var owners: [String: String] = [:]
+            for customer in list { owners[customer["name"] as? String ?? ""] = customer["owner_id"] as? String }
+            #expect(owners == ["Owned": agent.description, "Importer's": tenant.adminID.description])
+            #expect(try await upload(h, csv, token: try await h.token(tenant, [.customersView, .customersEdit])).status == .forbidden)
+        }
+    }
+
+    /// Excel's plain "CSV" on a Chinese Windows is GB18030: decoded, not refused.
+    @Test func aGB18030FileIsDecoded() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            // "name,region,remark\r\n张三,上海,\"老客户，喜欢茶\"\r\n" in GB18030 (Python's codec).
+            let gb18030: [UInt8] = [110, 97, 109, 101, 44, 114, 101, 103, 105, 111, 110, 44, 114, 101, 109, 97, 114, 107, 13, 10, 213, 197, 200, 253,
+                                    44, 201, 207, 186, 163, 44, 34, 192, 207, 191, 205, 187, 167, 163, 172, 207, 178, 187, 182, 178, 232, 34, 13, 10]
+            let imported = try await upload(h, bytes: gb18030, token: tenant.admin)
+            #expect(imported.status == .ok, "\(imported.text)")
+            #expect(imported.json["created"] as? Int == 1)
+            let list = try await h.call(.get, "/v1/customers", token: tenant.admin)
+            #expect(list.data.first?["name"] as? String == "张三")
+            #expect(list.data.first?["region"] as? String == "上海")
+            #expect(list.data.first?["remark"] as? String == "老客户，喜欢茶")
+            // Neither UTF-8 nor GB18030 (0xFF begins no character of either): refused, nothing written.
+            let bad = try await upload(h, bytes: Array("name\r\n".utf8) + [0xFF, 0x41, 13, 10], token: tenant.admin)
+            #expect(bad.status == .badRequest && bad.code == "malformed_csv")
+            #expect(try await h.call(.get, "/v1/customers/count", token: tenant.admin).json["count"] as? Int == 1)
+        }
+    }
+
     @Test func twoImportsOfOneFileAtOnceCreateEachRowOnce() async throws {
         try await CustomersHarness.run { h in
             let tenant = try await h.tenant()

@@ -27,7 +27,8 @@ import Testing
             #expect((created.json["emails"] as? [[String: Any]])?.first?["value"] as? String == "zhang@example.com")
             #expect(created.json["tags"] as? [String] == ["vip", "wholesale"])
             #expect(created.json["birthday"] as? String == "1991-02-28")
-            #expect((created.json["identities"] as? [[String: Any]])?.first?["external_id"] as? String == "123456")
+            #expect(Set((created.json["identities"] as? [[String: Any]] ?? []).compactMap { $0["external_id"] as? String })
+                    == ["123456", "+86 138 0000 0001", "021-5555-0000"], "the profile's phones are identities too")
 
             let shown = try await h.call(.get, "/v1/customers/\(id)", token: tenant.admin)
             #expect(shown.status == .ok && shown.string("name") == "张三")
@@ -41,6 +42,27 @@ import Testing
             #expect(try await h.call(.delete, "/v1/customers/\(id)", token: tenant.admin).status == .noContent)
             #expect(try await h.call(.get, "/v1/customers/\(id)", token: tenant.admin).status == .notFound)
             #expect(try await h.events(CustomerDeleted.self, in: tenant).map(\.customerId.uuidString) == [id.uppercased()])
+        }
+    }
+
+    /// Customer data writes are audited the way accounts' audit log records every other write:
+    /// who, what, the record before and after. A refused write records nothing.
+    @Test func customerWritesAreAudited() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let id = try await h.customer(tenant, ["name": "Audited", "phones": [["value": "13700000001"]]])
+            #expect(try await h.call(.patch, "/v1/customers/\(id)", token: tenant.admin, json: ["age": 200]).status == .unprocessableContent)
+            #expect(try await h.call(.patch, "/v1/customers/\(id)", token: tenant.admin, json: ["company": "Acme"]).status == .ok)
+            #expect(try await h.call(.delete, "/v1/customers/\(id)/identities?kind=phone&external_id=nobody", token: tenant.admin).status == .notFound)
+            #expect(try await h.call(.delete, "/v1/customers/\(id)", token: tenant.admin).status == .noContent)
+            let audits = try await h.events(AuditRecorded.self, in: tenant).filter { $0.targetType == "customer" }
+            #expect(audits.map(\.action) == ["customers.customer.created", "customers.customer.updated", "customers.customer.deleted"])
+            #expect(Set(audits.map(\.targetId)) == [id])
+            #expect(audits.allSatisfy { $0.actorType == "employee" && $0.actorId == tenant.adminID.uuid })
+            let updated = try #require(audits.dropFirst().first)
+            #expect(updated.before?.contains("Audited") == true && updated.before?.contains("Acme") == false)
+            #expect(updated.after?.contains("Acme") == true)
+            #expect(audits.last?.before?.contains("Audited") == true && audits.last?.after == nil)
         }
     }
 

@@ -38,7 +38,8 @@ import Testing
             let merged = try await h.call(.post, "/v1/customers/\(survivor)/merge", token: tenant.admin, json: ["from": [gone]])
             #expect(merged.status == .ok, "\(merged.text)")
             let moved = merged.json["moved"] as? [String: Any] ?? [:]
-            #expect(moved["identities"] as? Int == 1 && moved["receptions"] as? Int == 1)
+            // The loser's web visitor and its profile phone (an identity too).
+            #expect(moved["identities"] as? Int == 2 && moved["receptions"] as? Int == 1)
             #expect(moved["tags"] as? [String] == ["wholesale"] && moved["phones"] as? [String] == ["13900000002"])
             #expect(Set(moved["filled"] as? [String] ?? []) == ["title", "custom.budget"])
             let kept = (merged.json["losers"] as? [String: Any])?[gone] as? [String: Any]
@@ -51,7 +52,9 @@ import Testing
             #expect((after.json["phones"] as? [[String: Any]])?.map { $0["value"] as? String } == ["13800000001", "13900000002"])
             #expect((after.json["custom_fields"] as? [String: Any])?["level"] as? String == "gold")
             #expect((after.json["custom_fields"] as? [String: Any])?["budget"] as? Double == 900)
-            #expect(Set((after.json["identities"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }) == ["qq", "web_visitor"])
+            #expect(Set((after.json["identities"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }) == ["phone", "qq", "web_visitor"])
+            #expect(Set((after.json["identities"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "phone" }
+                .compactMap { $0["external_id"] as? String }) == ["13800000001", "13900000002"])
             #expect(after.json["reception_count"] as? Int == 1)
 
             let old = try await h.call(.get, "/v1/customers/\(gone)", token: tenant.admin)
@@ -125,6 +128,74 @@ import Testing
             #expect(Set((strong.json["identities"] as? [[String: Any]] ?? []).compactMap { $0["external_id"] as? String }) == ["13800000009", "u-1", "42"])
             #expect(try await h.call(.get, "/v1/customers/\(holder)", token: tenant.admin).string("merged_into") == target)
             #expect(try await h.events(CustomerMerged.self, in: tenant).map(\.reason) == ["identity"])
+        }
+    }
+
+    /// An identity can be removed: afterwards another customer takes it without merging the
+    /// first. Bad input names its query parameter and removes nothing; a web visitor id stays.
+    @Test func anIdentityIsRemovedAndThenNoLongerMerges() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let other = try await h.tenant()
+            let first = try await h.customer(tenant, ["name": "First", "identities": [
+                ["kind": "phone", "external_id": "13900000001"], ["kind": "wechat_openid", "channel": "wx-a", "external_id": "o-1"],
+            ]])
+            let second = try await h.customer(tenant, ["name": "Second"])
+            func identities(_ id: String) async throws -> Set<String> {
+                Set((try await h.call(.get, "/v1/customers/\(id)", token: tenant.admin).json["identities"] as? [[String: Any]] ?? [])
+                    .compactMap { $0["external_id"] as? String })
+            }
+            let path = "/v1/customers/\(first)/identities"
+            #expect(try await h.call(.delete, path + "?kind=fax&external_id=1", token: tenant.admin).fields == ["kind"])
+            #expect(try await h.call(.delete, path + "?kind=wechat_openid&external_id=o-1", token: tenant.admin).fields == ["channel"])
+            #expect(try await h.call(.delete, path + "?kind=phone", token: tenant.admin).fields == ["external_id"])
+            #expect(try await h.call(.delete, path + "?kind=web_visitor&external_id=\(UUID().uuidString)", token: tenant.admin).fields == ["kind"])
+            #expect(try await identities(first) == ["13900000001", "o-1"], "nothing removed")
+            #expect(try await h.call(.delete, path + "?kind=phone&external_id=13900000001",
+                                     token: try await h.token(tenant, [.customersView])).status == .forbidden)
+            #expect(try await h.call(.delete, path + "?kind=phone&external_id=13900000001", token: other.admin).status == .notFound)
+            #expect(try await h.call(.delete, "/v1/customers/\(second)/identities?kind=phone&external_id=13900000001", token: tenant.admin).status == .notFound,
+                    "second does not hold it")
+
+            let removed = try await h.call(.delete, path + "?kind=wechat_openid&channel=wx-a&external_id=o-1", token: tenant.admin)
+            #expect(removed.status == .ok, "\(removed.text)")
+            #expect(try await h.call(.delete, path + "?kind=phone&external_id=13900000001", token: tenant.admin).status == .ok)
+            #expect(try await identities(first).isEmpty)
+            #expect(try await h.events(CustomerUpdated.self, in: tenant).filter { $0.fields == ["identities"] }.count == 2)
+            #expect(try await h.events(AuditRecorded.self, in: tenant).filter { $0.action == "customers.identity.removed" }.map(\.targetId) == [first, first])
+            // The phone is nobody's now: another customer takes it and nothing merges.
+            let taken = try await h.call(.post, "/v1/customers/\(second)/identities", token: tenant.admin, json: ["kind": "phone", "external_id": "13900000001"])
+            #expect(taken.status == .created, "\(taken.text)")
+            #expect(try await h.call(.get, "/v1/customers/\(first)", token: tenant.admin).status == .ok, "not merged")
+            #expect(try await h.events(CustomerMerged.self, in: tenant).isEmpty)
+        }
+    }
+
+    /// A profile's phones are its phone identities: a number free of any customer becomes one, a
+    /// number another customer holds does not (and merges nothing), a number taken off the
+    /// profile takes its identity along; the same number added as an identity elsewhere merges.
+    @Test func profilePhonesBecomeIdentities() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            func phones(_ id: String) async throws -> Set<String> {
+                Set((try await h.call(.get, "/v1/customers/\(id)", token: tenant.admin).json["identities"] as? [[String: Any]] ?? [])
+                    .filter { $0["kind"] as? String == "phone" }.compactMap { $0["external_id"] as? String })
+            }
+            let first = try await h.customer(tenant, ["name": "First", "phones": [["value": "13600000001"], ["value": "13600000002"]]])
+            #expect(try await phones(first) == ["13600000001", "13600000002"])
+            let second = try await h.customer(tenant, ["name": "Second", "phones": [["value": "13600000002"], ["value": "13600000003"]]])
+            #expect(try await phones(second) == ["13600000003"], "a number First holds stays a profile value")
+            #expect(try await h.call(.get, "/v1/customers/\(first)", token: tenant.admin).status == .ok, "nothing merged")
+            #expect(try await h.call(.patch, "/v1/customers/\(first)", token: tenant.admin, json: ["phones": [["value": "13600000001"]]]).status == .ok)
+            #expect(try await phones(first) == ["13600000001"])
+            let imported = try await CSVTests().upload(h, "name,phones\r\nThird,13600000004\r\n", token: tenant.admin)
+            #expect(imported.json["created"] as? Int == 1, "\(imported.text)")
+            let third = try #require((imported.json["rows"] as? [[String: Any]])?.first?["customer_id"] as? String)
+            #expect(try await phones(third) == ["13600000004"])
+            // The number as an identity of another customer is the same person: they merge.
+            let merged = try await h.call(.post, "/v1/customers/\(second)/identities", token: tenant.admin, json: ["kind": "phone", "external_id": "13600000001"])
+            #expect(merged.status == .created, "\(merged.text)")
+            #expect(try await h.call(.get, "/v1/customers/\(first)", token: tenant.admin).string("merged_into") == second)
         }
     }
 }

@@ -54,6 +54,39 @@ import Testing
         }
     }
 
+    /// Choices and text without letter case compare exactly (so that an index serves them under
+    /// row-level security); text with letter case still ignores it. The sets are the ones the
+    /// case-insensitive comparison selected.
+    @Test func equalityIgnoresCaseWhereTheValueHasCaseAndIsExactElsewhere() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let level = try await h.call(.post, "/v1/customer-fields", token: tenant.admin, json: [
+                "api_name": "level", "display_name": "Level", "type": "single_choice", "choices": ["Gold", "gold", "silver"],
+            ])
+            try #require(level.status == .created, "\(level.text)")
+            _ = try await h.customer(tenant, ["name": "A", "region": "上海", "follow_up_status": "in_progress", "custom_fields": ["level": "Gold"]])
+            _ = try await h.customer(tenant, ["name": "B", "region": "上海市", "follow_up_status": "done", "custom_fields": ["level": "gold"]])
+            _ = try await h.customer(tenant, ["name": "C", "region": "SHANGHAI", "custom_fields": ["level": "silver"]])
+            _ = try await h.customer(tenant, ["name": "D", "region": "Shanghai"])
+            _ = try await h.customer(tenant, ["name": "E"])
+            func with(_ field: String, _ op: String, _ value: Any) async throws -> [String] {
+                try await names(h, tenant, ["join": "all", "conditions": [["field": field, "op": op, "value": value]]])
+            }
+            #expect(try await with("customer.location", "equals", "上海") == ["A"])
+            #expect(try await with("customer.location", "not_equals", "上海") == ["B", "C", "D", "E"])
+            #expect(try await with("customer.location", "in", ["上海", "上海市"]) == ["A", "B"])
+            #expect(try await with("customer.location", "not_in", ["上海", "上海市"]) == ["C", "D", "E"])
+            #expect(try await with("customer.location", "equals", "shanghai") == ["C", "D"])
+            #expect(try await with("customer.location", "in", ["上海", "shangHAI"]) == ["A", "C", "D"], "one value with case: all ignore it")
+            #expect(try await with("customer.follow_up_status", "equals", "in_progress") == ["A"])
+            #expect(try await with("customer.follow_up_status", "not_equals", "in_progress") == ["B", "C", "D", "E"])
+            #expect(try await with("customer.follow_up_status", "in", ["in_progress", "done"]) == ["A", "B"])
+            // Two choices differing in case only are two choices.
+            #expect(try await with("custom.level", "equals", "Gold") == ["A"])
+            #expect(try await with("custom.level", "not_in", ["Gold", "silver"]) == ["B", "D", "E"])
+        }
+    }
+
     @Test func valuesAreMatchedLiterally() async throws {
         try await CustomersHarness.run { h in
             let tenant = try await h.tenant()
@@ -90,7 +123,42 @@ import Testing
             #expect(try await found("太极") == ["李四"])
             #expect(try await found("武当") == ["李四"])
             #expect(try await found("赵六").isEmpty)
+            // One or two characters: names and remarks through their characters and pairs, tags whole.
+            #expect(try await found("丰") == ["张三丰"])
+            #expect(try await found("张三") == ["张三丰"])
+            #expect(try await found("四") == ["李四"])
+            #expect(try await found("拳") == ["李四"])
+            #expect(try await found("三四").isEmpty, "a pair of characters must be adjacent in one name")
             #expect(try await h.call(.get, "/v1/customers/count?q=" + "三".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!, token: tenant.admin).json["count"] as? Int == 1)
+        }
+    }
+
+    /// The characters a short search looks in are kept by the row itself: every write of a name
+    /// or a remark (create, edit, import) changes what finds the customer, and a merge's survivor
+    /// keeps its own.
+    @Test func aShortSearchFollowsEveryWriteOfTheName() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let other = try await h.tenant()
+            let id = try await h.customer(tenant, ["name": "王芳"])
+            _ = try await h.customer(other, ["name": "王芳"])
+            func found(_ q: String, _ who: CustomersHarness.Tenant = tenant) async throws -> [String] {
+                let reply = try await h.call(.get, "/v1/customers?q=" + q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!, token: who.admin)
+                #expect(reply.status == .ok)
+                return reply.data.compactMap { $0["id"] as? String }
+            }
+            #expect(try await found("王芳") == [id], "the other tenant's 王芳 is not found")
+            #expect(try await found("Ab").isEmpty)
+            #expect(try await h.call(.patch, "/v1/customers/\(id)", token: tenant.admin, json: ["name": "李娜", "remark": "ABC公司"]).status == .ok)
+            #expect(try await found("王芳").isEmpty)
+            #expect(try await found("李娜") == [id])
+            #expect(try await found("ab") == [id], "case is ignored")
+            #expect(try await found("公司") == [id])
+            #expect(try await h.call(.patch, "/v1/customers/\(id)", token: tenant.admin, json: ["remark": NSNull()]).status == .ok)
+            #expect(try await found("公司").isEmpty)
+            let imported = try await CSVTests().upload(h, "name,remark\n赵敏,\n", token: tenant.admin)
+            #expect(imported.status == .ok, "\(imported.text)")
+            #expect(try await found("赵敏").count == 1)
         }
     }
 
@@ -115,6 +183,40 @@ import Testing
             #expect(byReception.status == .ok && byReception.data.count == 2)
             let rest = try await h.call(.get, "/v1/customers?sort=-last_reception_at&limit=10&cursor=\(byReception.json["next_cursor"] as! String)", token: tenant.admin)
             #expect(Set((byReception.data + rest.data).compactMap { $0["id"] as? String }).count == 5, "customers never received page too")
+        }
+    }
+
+    /// 我的收藏: the caller's own favourites, within their data scope, counted alike.
+    @Test func theFavouritesViewListsTheCallersOwnFavourites() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let other = try await h.tenant()
+            let me = EmployeeID(), colleague = EmployeeID()
+            let agent = try await h.token(tenant, [.customersView, .customersEdit], employee: me)
+            let theirs = try await h.token(tenant, [.customersView, .customersEdit], employee: colleague)
+            let liked = try await h.customer(tenant, ["name": "Liked"])
+            let other1 = try await h.customer(tenant, ["name": "Theirs"])
+            _ = try await h.customer(tenant, ["name": "Nobody's"])
+            _ = try await h.customer(other, ["name": "Elsewhere"])
+            #expect(try await h.call(.put, "/v1/customers/\(liked)/favourite", token: agent).status == .ok)
+            #expect(try await h.call(.put, "/v1/customers/\(other1)/favourite", token: theirs).status == .ok)
+            func names(_ token: String) async throws -> [String] {
+                let reply = try await h.call(.get, "/v1/customers?view_id=favourites", token: token)
+                #expect(reply.status == .ok, "\(reply.text)")
+                let count = try await h.call(.get, "/v1/customers/count?view_id=favourites", token: token)
+                #expect(count.json["count"] as? Int == reply.data.count)
+                return reply.data.compactMap { $0["name"] as? String }
+            }
+            #expect(try await names(agent) == ["Liked"])
+            #expect(try await names(theirs) == ["Theirs"])
+            #expect(try await names(other.admin).isEmpty, "another tenant's employee sees none of them")
+            #expect(try await h.call(.delete, "/v1/customers/\(liked)/favourite", token: agent).status == .ok)
+            #expect(try await names(agent).isEmpty)
+            // Outside the caller's data scope a favourite is not listed.
+            #expect(try await h.call(.put, "/v1/customers/\(liked)/favourite", token: agent).status == .ok)
+            let mineOnly = try await h.token(tenant, [.customersView], employee: me, scopes: [.mine])
+            #expect(try await names(mineOnly).isEmpty, "admin owns it, not me")
+            #expect(try await h.call(.get, "/v1/customers?view_id=favourites", token: try await h.token(tenant, [.clientLogin])).status == .forbidden)
         }
     }
 
@@ -165,7 +267,7 @@ import Testing
             let renamed = try await h.call(.patch, "/v1/customer-views/\(id)", token: viewer, json: ["name": "Renamed", "sort": "-last_reception_at"])
             #expect(renamed.status == .ok && renamed.string("name") == "Renamed")
             let listed = try await h.call(.get, "/v1/customer-views", token: viewer).data.compactMap { $0["id"] as? String }
-            #expect(listed == ["all", "owned", "mine", "company_pool", "team_pool", id])
+            #expect(listed == ["all", "owned", "mine", "company_pool", "team_pool", "favourites", id])
             #expect(try await h.call(.delete, "/v1/customer-views/\(id)", token: viewer).status == .noContent)
             #expect(try await h.call(.get, "/v1/customer-views/\(id)", token: viewer).status == .notFound)
         }

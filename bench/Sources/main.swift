@@ -12,6 +12,8 @@
 //     Answers every POST 204 (the receiver of the webhook bench, WebhookBench.swift).
 //   kefu-bench webhook-posts --url URL --count N --concurrency C
 //     N signed webhook POSTs from a bare HTTP client, C at a time. Prints `webhook_posts_per_second=`.
+//   kefu-bench token --private-key-file PEM --tenant UUID --employee UUID
+//     Prints an access token of that employee with every permission and scope (BenchToken.swift).
 //   kefu-bench seed-reception --url URL --database-url URL --private-key-file PEM
 //     Creates a tenant's reception configuration (20 channels, 50 widgets, 30 groups, 200 rules)
 //     through a running reception service (ReceptionSeed.swift). Prints `reception_tenant=`,
@@ -71,6 +73,17 @@ if command == "seed-reception" {
         )
     } catch {
         FileHandle.standardError.write(Data("seed-reception: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
+if command == "token" {
+    do {
+        try await printBenchToken(
+            privateKeyFile: option("private-key-file", ".data/keys/jwt-es256.pem"), tenant: option("tenant", ""), employee: option("employee", "")
+        )
+    } catch {
+        FileHandle.standardError.write(Data("token: \(error)\n".utf8))
         exit(1)
     }
     exit(0)

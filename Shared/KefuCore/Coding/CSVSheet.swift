@@ -7,7 +7,7 @@ public struct CSVSheet: Sendable {
     public let columns: [String]
     public let records: [(line: Int, values: [String: String])]
 
-    /// Reads the request body (UTF-8, at most 5 MB unless `maxBytes` says otherwise): the first
+    /// Reads the request body (UTF-8 or GB18030, at most 5 MB unless `maxBytes` says otherwise): the first
     /// line names the columns (trimmed, lower-cased; `allowed` says which, or a predicate), every
     /// value is trimmed and loses the export's formula guard. 400 for text that is not CSV, 422
     /// for missing or unknown columns and for more than `maxRows` records.
@@ -16,8 +16,12 @@ public struct CSVSheet: Sendable {
         maxRows: Int, maxBytes: Int = 5 * 1024 * 1024
     ) async throws -> CSVSheet {
         let buffer = try await request.body.collect(upTo: maxBytes)
-        guard let text = String(validating: Array(buffer.readableBytesView), as: UTF8.self) else {
-            throw Problem.badRequest(code: "malformed_csv", detail: "The file is not UTF-8 text (save it as \"CSV UTF-8\").")
+        // UTF-8 (Excel's "CSV UTF-8"), else GB18030 (its plain "CSV" on a Chinese Windows).
+        // Chinese text in GB18030 is practically never valid UTF-8, so trying UTF-8 first
+        // mistakes no GB18030 file for UTF-8.
+        let bytes = Array(buffer.readableBytesView)
+        guard let text = String(validating: bytes, as: UTF8.self) ?? LegacyChineseText.decode(bytes) else {
+            throw Problem.badRequest(code: "malformed_csv", detail: "The file is neither UTF-8 nor GB18030 text (save it as \"CSV UTF-8\").")
         }
         let records: [CSV.Record]
         do {

@@ -25,7 +25,10 @@ struct CustomersCSVController {
         "remark", "source", "follow_up_status", "funnel_stage",
     ]
     /// Columns only the export writes; an import accepts and ignores them, so an export can be fed back.
-    static let exportOnlyColumns = ["id", "entered", "owner_id", "owner_team_id", "reception_count", "last_reception_at", "value_score", "created_at"]
+    static let exportOnlyColumns = ["id", "entered", "owner_team_id", "reception_count", "last_reception_at", "value_score", "created_at"]
+    /// The owner of a row's customer: an active employee's id. An empty cell (or no such column)
+    /// leaves the importer the owner, as before.
+    static let ownerColumn = "owner_id"
 
     struct RowResult: Codable, Sendable {
         let line: Int
@@ -98,10 +101,10 @@ struct CustomersCSVController {
         let (fields, settings) = try await database.withTenant(principal.tenantID) { tx in
             (Dictionary(uniqueKeysWithValues: try await tx.customFields().map { ($0.apiName, $0) }), try await tx.librarySettings())
         }
-        let known = Set(Self.profileColumns + Self.exportOnlyColumns + fields.keys.map { "custom.\($0)" })
+        let known = Set(Self.profileColumns + [Self.ownerColumn] + Self.exportOnlyColumns + fields.keys.map { "custom.\($0)" })
         let sheet = try await CSVSheet.read(
             request, context: context, required: ["name"], allowed: known.contains,
-            describeAllowed: (Self.profileColumns + ["custom.<api_name>"]).joined(separator: ", "), maxRows: Self.maxRows, maxBytes: 64 << 20
+            describeAllowed: (Self.profileColumns + [Self.ownerColumn, "custom.<api_name>"]).joined(separator: ", "), maxRows: Self.maxRows, maxBytes: 64 << 20
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -112,12 +115,18 @@ struct CustomersCSVController {
             var profile = Profile()
             if !input.name.isPresent { v.add("name", "is required", code: "required") }
             profile.apply(input, &v, settings: settings)
+            var named: UUID?
+            if let cell = values[Self.ownerColumn], !cell.isEmpty {
+                named = UUID(uuidString: cell)
+                if named == nil { v.add("owner_id", "must be an employee id", code: "wrong_type") }
+            }
+            let (owner, ownerGiven) = (named ?? principal.employeeID?.uuid, named != nil)
             let checked = (v, profile)
-            let owner = principal.employeeID?.uuid
             do {
                 let (result, id) = try await database.withTenant(principal.tenantID) { tx -> (String, UUID?) in
                     var (v, profile) = checked
                     profile.custom = try await tx.customValues(input.customFields.value, over: [:], creating: true, &v)
+                    if ownerGiven, let owner { try await tx.checkOwner(owner, &v) }
                     try v.throwIfInvalid()
                     let digest = String(decoding: try encoder.encode(profile), as: UTF8.self)
                     // One importer per row content at a time: of two imports of one file, one creates
@@ -129,6 +138,7 @@ struct CustomersCSVController {
                     if let existing { return ("skipped", existing) }
                     let id = UUID()
                     try await tx.insertCustomer(id, profile, entered: true, owner: owner, team: nil)
+                    try await tx.syncPhoneIdentities(of: id, from: [], to: profile.phones)
                     try await tx.publish(CustomerCreated(customerId: id, entered: true, by: principal.employeeID))
                     try await tx.query("""
                         INSERT INTO customers.imported_rows (tenant_id, digest, customer_id)

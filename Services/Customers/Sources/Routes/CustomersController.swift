@@ -120,6 +120,7 @@ struct CustomersController {
         case .value(let id): id
         }
         let id = UUID()
+        let actor = AuditActor(context: context)
         let view = try await database.withTenant(principal.tenantID) { tx in
             var v = Validation()
             var profile = Profile()
@@ -131,10 +132,12 @@ struct CustomersController {
             try v.throwIfInvalid()
             try await tx.insertCustomer(id, profile, entered: true, owner: owner, team: body.ownerTeamId)
             for identity in identities { try await tx.addIdentity(identity, to: id) }
+            try await tx.syncPhoneIdentities(of: id, from: [], to: profile.phones)
             try await tx.applyRules(to: id)
             let view = try await referenced("owner_id") { try await tx.customer(id, reach: try await tx.reach(of: principal)) }
             try await tx.publish(CustomerCreated(customerId: id, entered: true, by: principal.employeeID))
             if owner != nil || body.ownerTeamId != nil { try await tx.publishOwner(of: id) }
+            try await tx.publishAudit(actor, action: "customers.customer.created", targetType: "customer", targetID: id.uuidString.lowercased(), after: view)
             return view
         }
         return EditedResponse(status: .created, response: view)
@@ -145,6 +148,7 @@ struct CustomersController {
         let principal = try context.requirePermission(.customersEdit)
         let id = try context.parameters.uuid(what: "customer")
         let input = try await request.decode(as: ProfileInput.self, context: context)
+        let actor = AuditActor(context: context)
         return try await database.withTenant(principal.tenantID) { tx in
             let reach = try await tx.reach(of: principal)
             let before = try await tx.customer(id, reach: reach)
@@ -157,17 +161,24 @@ struct CustomersController {
             }
             try v.throwIfInvalid()
             try await tx.updateProfile(id, profile)
+            try await tx.syncPhoneIdentities(of: id, from: before.phones.map(\.value), to: profile.phones)
             try await tx.publish(CustomerUpdated(customerId: id, fields: input.presentFields, by: principal.employeeID))
             try await tx.applyRules(to: id)
-            return try await tx.customer(id, reach: reach)
+            let after = try await tx.customer(id, reach: reach)
+            try await tx.publishAudit(actor, action: "customers.customer.updated", targetType: "customer", targetID: id.uuidString.lowercased(),
+                                      before: before, after: after)
+            return after
         }
     }
 
     @Sendable func delete(request: Request, context: KefuRequestContext) async throws -> HTTPResponse.Status {
         let principal = try context.requirePermission(.customersDelete)
         let id = try context.parameters.uuid(what: "customer")
+        let actor = AuditActor(context: context)
         try await database.withTenant(principal.tenantID) { tx in
-            try await tx.deleteCustomer(try await tx.customer(id, reach: try await tx.reach(of: principal)), by: principal.employeeID)
+            let before = try await tx.customer(id, reach: try await tx.reach(of: principal))
+            try await tx.deleteCustomer(before, by: principal.employeeID)
+            try await tx.publishAudit(actor, action: "customers.customer.deleted", targetType: "customer", targetID: id.uuidString.lowercased(), before: before)
         }
         return .noContent
     }

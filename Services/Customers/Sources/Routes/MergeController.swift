@@ -14,6 +14,7 @@ struct MergeController {
         router.post("/v1/customers/{id}/merge", use: merge)
         router.get("/v1/customers/{id}/merges", use: list)
         router.post("/v1/customers/{id}/identities", use: addIdentity)
+        router.delete("/v1/customers/{id}/identities", use: removeIdentity)
     }
 
     /// At most this many customers go into one survivor per request.
@@ -85,6 +86,40 @@ struct MergeController {
             return try await tx.customers(where: "c.id = \(id)")[0]
         }
         return EditedResponse(status: .created, response: view)
+    }
+
+    /// Removes an identity the customer holds (`?kind=&channel=&external_id=`), say a phone
+    /// number that was someone else's. A web visitor id cannot be removed (422 on `kind`): it is
+    /// how routing knows the visitor, and its owner-first projection would keep the old owner.
+    @Sendable func removeIdentity(request: Request, context: KefuRequestContext) async throws -> CustomerView {
+        let principal = try context.requirePermission(.customersEdit)
+        let id = try context.parameters.uuid(what: "customer")
+        let query = request.uri.queryParameters
+        let input = CustomerView.Identity(
+            kind: query["kind"].map(String.init) ?? "", channel: query["channel"].map(String.init),
+            externalId: query["external_id"].map(String.init) ?? ""
+        )
+        var v = Validation()
+        let identity = Identities.check([input], &v, field: { _, name in name }).first
+        v.check(input.kind != "web_visitor", "kind", "a web visitor id cannot be removed", code: "not_allowed")
+        try v.throwIfInvalid()
+        guard let identity else { throw Problem.invalid("kind", "is required", code: "required") }
+        let actor = AuditActor(context: context)
+        return try await database.withTenant(principal.tenantID) { tx in
+            let target = try await tx.customer(id, reach: try await tx.reach(of: principal))
+            guard target.entered else { throw CustomersController.notEntered }
+            let removed = try await tx.query("""
+                DELETE FROM customers.identities
+                WHERE customer_id = \(id) AND kind = \(identity.kind) AND channel = \(identity.channel ?? "") AND external_id = \(identity.externalId)
+                RETURNING kind
+                """).decode(String.self).reduce(into: 0) { count, _ in count += 1 }
+            guard removed > 0 else { throw Problem.notFound("identity") }
+            try await tx.publish(CustomerUpdated(customerId: id, fields: ["identities"], by: principal.employeeID))
+            let after = try await tx.customers(where: "c.id = \(id)")[0]
+            try await tx.publishAudit(actor, action: "customers.identity.removed", targetType: "customer", targetID: id.uuidString.lowercased(),
+                                      before: target, after: after)
+            return after
+        }
     }
 
     static func taken(_ identity: CustomerView.Identity) -> Problem {

@@ -50,9 +50,9 @@ struct CustomerSort: Sendable, Equatable {
     static let allowed = Key.allCases.flatMap { [$0.rawValue, "-" + $0.rawValue] }
 }
 
-/// The system views (全部 / 已归属 / 我的 / 公司公海 / 团队公海), listed beside custom ones.
+/// The system views (全部 / 已归属 / 我的 / 公司公海 / 团队公海 / 我的收藏), listed beside custom ones.
 enum SystemView: String, Sendable, CaseIterable {
-    case all, owned, mine, companyPool = "company_pool", teamPool = "team_pool"
+    case all, owned, mine, companyPool = "company_pool", teamPool = "team_pool", favourites
 
     var name: String {
         switch self {
@@ -61,6 +61,7 @@ enum SystemView: String, Sendable, CaseIterable {
         case .mine: "Owned by me"
         case .companyPool: "Company pool"
         case .teamPool: "Team pool"
+        case .favourites: "My favourites"
         }
     }
 
@@ -74,6 +75,10 @@ enum SystemView: String, Sendable, CaseIterable {
             q.sql("c.owner_id = "); try q.bind(employee.uuid); q.sql("::uuid")
         case .companyPool: q.sql("(c.owner_id IS NULL AND c.owner_team_id IS NULL)")
         case .teamPool: q.sql("(c.owner_id IS NULL AND c.owner_team_id IS NOT NULL)")
+        case .favourites:
+            // The caller's own favourites (an API key has none); the data scope still applies.
+            guard let employee else { return q.sql("FALSE") }
+            q.sql("EXISTS (SELECT 1 FROM customers.favourites f WHERE f.customer_id = c.id AND f.employee_id = "); try q.bind(employee.uuid); q.sql("::uuid)")
         }
     }
 }

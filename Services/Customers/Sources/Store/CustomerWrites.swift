@@ -31,6 +31,28 @@ extension TenantTransaction {
             """)
     }
 
+    /// The phones of a profile are also the customer's `phone` identities, so that the same number
+    /// arriving as an identity elsewhere is recognised (a strong identifier: it merges). A number
+    /// another customer already holds stays a profile value only — typing a phone into a profile
+    /// never merges two customers; adding it as an identity does. A number taken off the profile
+    /// takes its identity with it.
+    func syncPhoneIdentities(of customer: UUID, from old: [String], to new: [String]) async throws {
+        let removed = old.filter { !new.contains($0) }
+        if !removed.isEmpty {
+            try await query("""
+                DELETE FROM customers.identities
+                WHERE customer_id = \(customer) AND kind = 'phone' AND channel = '' AND external_id = ANY(\(removed)::text[])
+                """)
+        }
+        if !new.isEmpty {
+            try await query("""
+                INSERT INTO customers.identities (tenant_id, kind, channel, external_id, customer_id)
+                SELECT \(tenantID.uuid), 'phone', '', phone, \(customer) FROM unnest(\(new)::text[]) AS phone
+                ON CONFLICT DO NOTHING
+                """)
+        }
+    }
+
     /// Adds an identity to a customer; one already held by another customer is a 409 naming it
     /// (two different people are never merged by guesswork: issue 12).
     func addIdentity(_ identity: CustomerView.Identity, to customer: UUID) async throws {

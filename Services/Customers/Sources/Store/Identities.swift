@@ -15,23 +15,28 @@ enum Identities {
 
     /// Validates identities given in a request: the kind known, a channel exactly where the kind
     /// needs one, an external id of 1 to 200 characters.
-    static func check(_ identities: [CustomerView.Identity], _ v: inout Validation) -> [CustomerView.Identity] {
+    /// `field` names a member of the identity at an index in errors (a request's query names
+    /// them bare: `{ _, name in name }`).
+    static func check(
+        _ identities: [CustomerView.Identity], _ v: inout Validation,
+        field: (Int, String) -> String = { "identities[\($0)].\($1)" }
+    ) -> [CustomerView.Identity] {
         var result: [CustomerView.Identity] = []
         for (index, identity) in identities.enumerated() {
-            let path = "identities[\(index)]"
+            func path(_ name: String) -> String { field(index, name) }
             guard kinds.contains(identity.kind) else {
-                v.add("\(path).kind", "must be one of \(kinds.sorted().joined(separator: ", "))", code: "invalid_choice")
+                v.add(path("kind"), "must be one of \(kinds.sorted().joined(separator: ", "))", code: "invalid_choice")
                 continue
             }
             let channel = identity.channel?.trimmingCharacters(in: .whitespaces)
             if perChannel.contains(identity.kind) {
-                v.check(!(channel ?? "").isEmpty, "\(path).channel", "is required for \(identity.kind)", code: "required")
+                v.check(!(channel ?? "").isEmpty, path("channel"), "is required for \(identity.kind)", code: "required")
             } else {
-                v.check((channel ?? "").isEmpty, "\(path).channel", "must be absent for \(identity.kind)", code: "not_allowed")
+                v.check((channel ?? "").isEmpty, path("channel"), "must be absent for \(identity.kind)", code: "not_allowed")
             }
-            guard let external = v.text(identity.externalId, "\(path).external_id", length: 1...200) else { continue }
+            guard let external = v.text(identity.externalId, path("external_id"), length: 1...200) else { continue }
             if identity.kind == "web_visitor" {
-                v.check(UUID(uuidString: external) != nil, "\(path).external_id", "must be a visitor id (a UUID)", code: "invalid_format")
+                v.check(UUID(uuidString: external) != nil, path("external_id"), "must be a visitor id (a UUID)", code: "invalid_format")
             }
             let normalised = CustomerView.Identity(
                 kind: identity.kind, channel: perChannel.contains(identity.kind) ? channel : nil,

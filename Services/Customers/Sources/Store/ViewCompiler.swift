@@ -79,6 +79,16 @@ struct ViewCompiler {
 
     private func scalar(_ type: FieldType, _ op: ConditionOperator, _ value: ConditionValue?, _ source: ViewFields.Source, _ q: inout SQLFragment) throws {
         func field() throws { try expression(type, source, &q) }
+        let isText = type == .text || type == .singleChoice
+        // A choice is stored and asked for as one of its exact spellings (both are validated),
+        // and a text with no letter case (上海, digits) equals case-insensitively only itself:
+        // those compare exactly. `=` on text is leakproof and lower() is not, so under row-level
+        // security only the exact form lets an index (0012_equality_indexes.sql) serve it.
+        let exact = type == .singleChoice || (isText && strings(value).allSatisfy(Self.isCaseless))
+        func compared() throws {
+            if isText && !exact { q.sql("lower("); try field(); q.sql(")") } else { try field() }
+        }
+        func cased(_ texts: [String]) -> [String] { exact ? texts : texts.map { $0.lowercased() } }
         /// The value cast to the field's type.
         func operand(_ value: ConditionValue) throws {
             switch (type, value) {
@@ -86,13 +96,9 @@ struct ViewCompiler {
             case (.date, .string(let day)): try q.bind(day); q.sql("::date")
             case (.dateTime, .string(let instant)): try q.bind(instant); q.sql("::timestamptz")
             case (.boolean, .bool(let flag)): try q.bind(flag)
-            case (_, .string(let text)): try q.bind(text.lowercased())
+            case (_, .string(let text)): try q.bind(cased([text])[0])
             default: preconditionFailure("compile only checked filters")
             }
-        }
-        let isText = type == .text || type == .singleChoice
-        func compared() throws {
-            if isText { q.sql("lower("); try field(); q.sql(")") } else { try field() }
         }
         switch op {
         case .isEmpty:
@@ -121,9 +127,9 @@ struct ViewCompiler {
         case .startsWith:
             try field(); q.sql(" ILIKE "); try q.bind(Self.escapeLike(try text(value)) + "%")
         case .in:
-            try compared(); q.sql(" = ANY("); try q.bind(strings(value).map { $0.lowercased() }); q.sql("::text[])")
+            try compared(); q.sql(" = ANY("); try q.bind(cased(strings(value))); q.sql("::text[])")
         case .notIn:
-            q.sql("("); try field(); q.sql(" IS NULL OR "); try compared(); q.sql(" <> ALL("); try q.bind(strings(value).map { $0.lowercased() }); q.sql("::text[]))")
+            q.sql("("); try field(); q.sql(" IS NULL OR "); try compared(); q.sql(" <> ALL("); try q.bind(cased(strings(value))); q.sql("::text[]))")
         case .containsAny, .containsAll, .containsNone:
             preconditionFailure("compile only checked filters")
         }
@@ -163,6 +169,12 @@ struct ViewCompiler {
     private func text(_ value: ConditionValue?) throws -> String {
         guard case .string(let text)? = value else { preconditionFailure("compile only checked filters") }
         return text
+    }
+
+    /// True when lower-casing and upper-casing leave the text as it is (Chinese, digits, signs):
+    /// then `lower(x) = text` holds exactly when `x = text`.
+    static func isCaseless(_ text: String) -> Bool {
+        text.lowercased() == text && text.uppercased() == text
     }
 
     /// A caller's text matched literally by LIKE: its own %, _ and \ escaped.
