@@ -32,10 +32,12 @@ public enum AnalyticsService: KefuServiceDefinition {
     public static func backgroundServices(shared analytics: Analytics, resources: ServiceResources) async throws -> [any Service] {
         let directory = analytics.reception
         return [
-            try resources.eventConsumer(name: "analytics.facts", batchHandler: FactsFromEvents(database: resources.database).handle),
+            try resources.eventConsumer(name: "analytics.facts", types: FactsFromEvents.eventTypes, batchHandler: FactsFromEvents(database: resources.database).handle),
             // Every process hears of every tenant's new reception version (time zone, high-quality definition).
-            try resources.eventConsumer(name: "analytics.reception:\(UUID().uuidString.lowercased())", mode: .everyProcess(replaying: .seconds(60))) { event in
-                guard event.type == ReceptionConfigChanged.eventType else { return }
+            try resources.eventConsumer(
+                name: "analytics.reception:\(UUID().uuidString.lowercased())", types: [ReceptionConfigChanged.eventType],
+                mode: .everyProcess(replaying: .seconds(60))
+            ) { event in
                 directory.announce(event.tenantID, version: try event.decode(ReceptionConfigChanged.self).version)
             },
         ]

@@ -19,7 +19,7 @@ struct FactsFromEvents {
 
     func handle(_ events: [StoredEvent]) async throws {
         var run: [StoredEvent] = []
-        for event in events where Self.eventTypes.contains(event.type) {
+        for event in events {
             if let tenant = run.first?.tenantID, tenant != event.tenantID {
                 try await apply(run)
                 run = []
