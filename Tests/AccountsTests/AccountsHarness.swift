@@ -177,10 +177,6 @@ struct AccountsHarness: Sendable {
     /// Waits until the revocation event has reached this process's list (it travels through the
     /// outbox and NOTIFY, so it takes a moment).
     func eventually(_ condition: @Sendable () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<100 {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        try await KefuTestSupport.eventually(condition)
     }
 }

@@ -97,11 +97,7 @@ struct ReceptionHarness: Sendable {
     /// Polls until `condition` holds (events travel through the outbox and NOTIFY; when several
     /// test servers run, the consumer's leader may be another one).
     func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<300 {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        try await KefuTestSupport.eventually(condition)
     }
 }
 

@@ -142,11 +142,7 @@ struct RoutingHarness: Sendable {
     }
 
     func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<300 {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        try await KefuTestSupport.eventually(condition)
     }
 }
 
