@@ -28,7 +28,10 @@ export KEFU_TEST_MIGRATION_DATABASE_URL="postgres://kefu_owner:kefu_owner@127.0.
 log "building"
 swift build --build-tests
 log "testing"
-swift test --skip-build "$@"
+# Every test starts its own servers, and every test app of the process shares each durable consumer
+# (one leader delivers every test's events): hundreds of tests at once on two cores once left the
+# consumers minutes behind and tests waiting on them timed out. A bounded number at a time keeps up.
+SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${KEFU_TEST_PARALLELISM:-8}" swift test --skip-build "$@"
 # The whole suite also checks the OpenAPI contracts and the failure behaviour from outside
 # (skipped when tests are filtered). The resilience test restarts the cluster: it runs last.
 if [ $# -eq 0 ]; then

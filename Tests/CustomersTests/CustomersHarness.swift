@@ -130,6 +130,8 @@ struct CustomersHarness: Sendable {
 
     /// Polls until `condition` holds (events travel through the outbox and NOTIFY).
     func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        try await KefuTestSupport.eventually(condition)
+        // The contacts consumer builds a contact from every test's visitors, one transaction per
+        // event: under the whole suite it runs well behind, so its effects get a longer budget.
+        try await KefuTestSupport.eventually(within: .seconds(120), condition)
     }
 }
