@@ -81,8 +81,8 @@ struct RoutingHarness: Sendable {
         let token: String
     }
 
-    /// A new active employee with the workbench permission, once reception has projected them
-    /// (a group may only hold active employees).
+    /// A new active employee with the workbench permission, once reception and routing have
+    /// projected them (a group may only hold active employees).
     func agent(in tenant: Tenant, name: String = "Agent") async throws -> Agent {
         let id = EmployeeID()
         try await database.withTenant(tenant.id) { tx in
@@ -93,6 +93,10 @@ struct RoutingHarness: Sendable {
         try #require(try await eventually {
             try await TestEnvironment.ownerQuery("SELECT count(*)::int FROM reception.agents WHERE employee_id = \(id.uuid)", as: Int.self) == [1]
         }, "reception did not project the agent")
+        // Routing too (its own consumer): a pick-up or a state change before it knows the agent fails.
+        try #require(try await eventually {
+            try await TestEnvironment.ownerQuery("SELECT count(*)::int FROM routing.agents WHERE employee_id = \(id.uuid)", as: Int.self) == [1]
+        }, "routing did not project the agent")
         return Agent(id: id, token: try await TestKeys.shared.token(tenant: tenant.id, employee: id, permissions: [.clientLogin]))
     }
 

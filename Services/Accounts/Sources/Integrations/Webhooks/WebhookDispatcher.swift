@@ -139,6 +139,9 @@ final class WebhookDispatcher: Service, Sendable {
                 body: Data(claimed.body.utf8), secrets: signing
             )
             let outcome = await sender.send(url: claimed.url, body: claimed.body, headers: headers)
+            // Stopped outright mid-attempt (see run): the attempt was ours, not the endpoint's
+            // failure; left unrecorded, it is made again when the lease ends.
+            guard !Task.isCancelled else { return }
             let settings = self.settings
             let change = try await database.withTenant(tenant) { tx in
                 try await tx.recordAttempt(claimed, at: attemptedAt, outcome: outcome, settings: settings)
