@@ -69,7 +69,9 @@ def publish_rate(tenant, work):
                 f"INSERT INTO kefu.events (tenant_id, type, payload) VALUES ('{tenant}', 'message.created', jsonb_build_object("
                 "'conversation_id', md5('c' || :n)::uuid, 'message_id', gen_random_uuid(), 'seq', 1000, 'sender', 'visitor', "
                 "'automatic', false, 'created_at', now(), 'body', jsonb_build_object('type', 'text', 'text', 'ping')));\n"
-                "COMMIT;\n")
+                "COMMIT;\n"
+                # The wake-up after the commit, as KefuCore sends it (CommitNotices).
+                "SELECT pg_notify('kefu_events', 'message.created');\n")
     return script
 
 

@@ -68,6 +68,8 @@ def main():
     sql(f"""INSERT INTO kefu.events (tenant_id, type, payload)
             SELECT '{tenant}', 'department.changed', jsonb_build_object('department_id', gen_random_uuid(), 'exists', true)
             FROM generate_series(1, {COUNT})""")
+    # The wake-up after the commit, as KefuCore sends it (CommitNotices).
+    sql("SELECT pg_notify('kefu_events', 'department.changed')")
     wait_for(delivered, COUNT)
     kefu_rate = float(sql(f"""
         SELECT {COUNT} / extract(epoch FROM max(a.attempted_at + make_interval(secs => a.latency_ms / 1000.0)) - min(e.created_at))
@@ -86,7 +88,8 @@ def main():
                 f"SELECT set_config('kefu.tenant_id', '{tenant}', true);\n"
                 f"INSERT INTO kefu.events (tenant_id, type, payload) VALUES ('{tenant}', 'department.changed', "
                 "jsonb_build_object('department_id', gen_random_uuid(), 'exists', true));\n"
-                "COMMIT;\n")
+                "COMMIT;\n"
+                "SELECT pg_notify('kefu_events', 'department.changed');\n")
     mark = sql("SELECT coalesce(max(id), 0) FROM kefu.events")
     before = int(sql(delivered))
     env = dict(os.environ, PGPASSWORD="kefu_app")
