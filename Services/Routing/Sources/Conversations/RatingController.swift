@@ -18,7 +18,7 @@ struct RatingController {
     func addRoutes(to router: Router<KefuRequestContext>) {
         router.post("/v1/conversations/{id}/satisfaction-request", use: ask)
         router.post("/v1/visitor/conversations/{id}/rating", use: rate)
-        CORS.allowPreflight(router, paths: Self.paths)
+        PublicCORS.allowPreflight(router, paths: Self.paths)
     }
 
     static let invitation = "How did we do? Please rate this conversation."
@@ -113,7 +113,7 @@ struct RatingController {
             return try await visitorConversations.own(id, visitor, tx)
         }
         var response = try EditedResponse(status: .created, response: view).response(from: request, context: context)
-        CORS.allowAnyOrigin(&response)
+        PublicCORS.allowAnyOrigin(&response)
         return response
     }
 }

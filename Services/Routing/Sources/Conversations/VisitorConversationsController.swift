@@ -19,7 +19,7 @@ struct VisitorConversationsController {
         router.get("/v1/visitor/conversations/{id}/messages", use: messages)
         router.post("/v1/visitor/conversations/{id}/messages", use: send)
         router.post("/v1/visitor/conversations/{id}/end", use: end)
-        CORS.allowPreflight(router, paths: Self.paths)
+        PublicCORS.allowPreflight(router, paths: Self.paths)
     }
 
     struct StartRequest: Decodable {
@@ -52,7 +52,7 @@ struct VisitorConversationsController {
             return (try await tx.openConversation(visitor: visitor.vid, start: start, arrival: arrival, choice: body.groupId), true)
         }
         var response = try EditedResponse(status: created ? .created : .ok, response: view).response(from: request, context: context)
-        CORS.allowAnyOrigin(&response)
+        PublicCORS.allowAnyOrigin(&response)
         return response
     }
 
@@ -69,7 +69,7 @@ struct VisitorConversationsController {
         let id = try context.parameters.uuid(what: "conversation")
         let view = try await routing.database.withTenant(visitor.tid) { try await own(id, visitor, $0) }
         var response = try view.response(from: request, context: context)
-        CORS.allowAnyOrigin(&response)
+        PublicCORS.allowAnyOrigin(&response)
         return response
     }
 
@@ -82,7 +82,7 @@ struct VisitorConversationsController {
             return try await MessagePage.read(id, after: after, limit: limit, in: tx)
         }
         var response = try page.response(from: request, context: context)
-        CORS.allowAnyOrigin(&response)
+        PublicCORS.allowAnyOrigin(&response)
         return response
     }
 
@@ -102,7 +102,7 @@ struct VisitorConversationsController {
             try await tx.append(message, to: id, visitor: visitor.vid.uuid)
         }
         var response = try EditedResponse(status: created ? .created : .ok, response: view).response(from: request, context: context)
-        CORS.allowAnyOrigin(&response)
+        PublicCORS.allowAnyOrigin(&response)
         return response
     }
 
@@ -116,7 +116,7 @@ struct VisitorConversationsController {
             return try await own(id, visitor, tx)
         }
         var response = try view.response(from: request, context: context)
-        CORS.allowAnyOrigin(&response)
+        PublicCORS.allowAnyOrigin(&response)
         return response
     }
 }

@@ -11,7 +11,7 @@ struct VisitorsController {
     func addRoutes(to router: Router<KefuRequestContext>) {
         router.post("/v1/public/widgets/{key}/visitors", use: start)
         router.post("/v1/visitor/page-views", use: pageView)
-        CORS.allowPreflight(router, paths: ["/v1/public/widgets/{key}/visitors", "/v1/visitor/page-views"])
+        PublicCORS.allowPreflight(router, paths: ["/v1/public/widgets/{key}/visitors", "/v1/visitor/page-views"])
     }
 
     struct StartRequest: Decodable {
@@ -58,7 +58,7 @@ struct VisitorsController {
             status: isNew ? .created : .ok,
             response: StartResponse(visitorId: visitor, visitorToken: try routing.visitorTokens.issue(tenant: tenant, visitor: visitor), visitCount: visits)
         ).response(from: request, context: context)
-        CORS.allowAnyOrigin(&response)
+        PublicCORS.allowAnyOrigin(&response)
         return response
     }
 
@@ -85,7 +85,7 @@ struct VisitorsController {
             try await tx.publish(VisitorPageViewed(visitorId: visitor.vid, url: url!, title: title, referrer: referrer, viewedAt: Date()))
         }
         var response = Response(status: .noContent)
-        CORS.allowAnyOrigin(&response)
+        PublicCORS.allowAnyOrigin(&response)
         return response
     }
 }
