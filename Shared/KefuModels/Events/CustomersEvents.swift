@@ -156,3 +156,46 @@ public struct CustomerSettingsChanged: KefuEvent {
     public let key: String
     public init(key: String) { self.key = key }
 }
+
+/// A customer's funnel stage (漏斗阶段, DOMAIN §4: initial contact → … → deal closed, per tenant)
+/// changed: set on creation or import, edited, or filled by a merge. Analytics builds the
+/// customer funnel from these alone (docs/ANALYTICS.md), so each carries what the funnel is cut by
+/// at the moment of the change.
+public struct CustomerStageChanged: KefuEvent {
+    public static let eventType = "customer.stage_changed"
+    @LowercaseUUID public var customerId: UUID
+    /// The owner employee at the change (none in a pool): the funnel credits the customer to them.
+    public let ownerId: EmployeeID?
+    /// The channel of the customer's first reception (routing's `web`, `wechat` …); none for a
+    /// customer that never came through one (created by hand or imported).
+    public let channel: String?
+    /// The customer's source field (an ad campaign …), as it was at the change.
+    public let source: String?
+    /// The stages' keys, none when unset.
+    public let stageBefore: String?
+    public let stageAfter: String?
+    /// Each stage's place (0-based) in the tenant's funnel at the change; none when unset or no
+    /// longer listed.
+    public let positionBefore: Int?
+    public let positionAfter: Int?
+    /// Whether the new stage is the funnel's last one: the deal is closed (成交).
+    public let won: Bool
+    public let at: Date
+    public let by: EmployeeID?
+    public init(
+        customerId: UUID, ownerId: EmployeeID?, channel: String?, source: String?, stageBefore: String?, stageAfter: String?,
+        positionBefore: Int?, positionAfter: Int?, won: Bool, at: Date, by: EmployeeID?
+    ) {
+        self.customerId = customerId
+        self.ownerId = ownerId
+        self.channel = channel
+        self.source = source
+        self.stageBefore = stageBefore
+        self.stageAfter = stageAfter
+        self.positionBefore = positionBefore
+        self.positionAfter = positionAfter
+        self.won = won
+        self.at = at
+        self.by = by
+    }
+}

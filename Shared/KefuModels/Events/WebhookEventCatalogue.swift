@@ -10,6 +10,6 @@ public enum WebhookEventCatalogue {
         ConversationQueued.eventType, ConversationUpdated.eventType, AgentStateChanged.eventType,
         MessageCreated.eventType, SatisfactionRated.eventType, VisitorSeen.eventType, VisitorPageViewed.eventType,
         // The customer library's, when it publishes them.
-        "customer.created", "customer.updated", "customer.merged",
+        "customer.created", "customer.updated", "customer.merged", CustomerStageChanged.eventType,
     ]
 }

@@ -6,9 +6,10 @@ import NIOCore
 import PostgresNIO
 
 /// CSV import (`customers.import`) and streamed export (`customers.export`) of the library.
-/// An import applies each row in its own transaction: a bad row is reported with its line and
-/// reasons and the good ones are kept; a row already imported (the same profile, by digest) is
-/// skipped, so a re-run changes nothing and reports exactly what it did. An export writes any
+/// An import checks every row first, then writes the good ones a thousand per transaction in
+/// set-based statements: a bad row is reported with its line and reasons and the good ones are
+/// kept; a row already imported (the same profile, by digest) is skipped, so a re-run changes
+/// nothing and reports exactly what it did. An export writes any
 /// list (view, search, sort) page by page, so its memory stays flat whatever its size.
 struct CustomersCSVController {
     let database: Database
@@ -96,64 +97,74 @@ struct CustomersCSVController {
         return input
     }
 
+    /// Rows written per transaction: large enough that a row costs a fraction of a statement,
+    /// small enough that a transaction stays short and its locks few.
+    static let batchSize = 1000
+
     @Sendable func importCustomers(request: Request, context: KefuRequestContext) async throws -> Report {
         let principal = try context.requirePermission(.customersImport)
-        let (fields, settings) = try await database.withTenant(principal.tenantID) { tx in
-            (Dictionary(uniqueKeysWithValues: try await tx.customFields().map { ($0.apiName, $0) }), try await tx.librarySettings())
+        // What every row is checked and scored against, read once for the whole file.
+        let (fields, settings, rules) = try await database.withTenant(principal.tenantID) { tx in
+            (Dictionary(uniqueKeysWithValues: try await tx.customFields().map { ($0.apiName, $0) }), try await tx.librarySettings(),
+             try await tx.ruleSet())
         }
         let known = Set(Self.profileColumns + [Self.ownerColumn] + Self.exportOnlyColumns + fields.keys.map { "custom.\($0)" })
         let sheet = try await CSVSheet.read(
             request, context: context, required: ["name"], allowed: known.contains,
             describeAllowed: (Self.profileColumns + [Self.ownerColumn, "custom.<api_name>"]).joined(separator: ", "), maxRows: Self.maxRows, maxBytes: 64 << 20
         )
+        let named = Set(sheet.records.compactMap { $0.values[Self.ownerColumn].flatMap(UUID.init(uuidString:)) })
+        let activeOwners = try await database.withTenant(principal.tenantID) { tx in try await tx.activeEmployees(among: named) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        var results: [RowResult] = []
-        for (line, values) in sheet.records {
+        // Every row is validated before anything is written, so a bad row is reported and never
+        // half-written, and a batch holds good rows only.
+        var results = [RowResult?](repeating: nil, count: sheet.records.count)
+        var good: [ImportRow] = []
+        let now = Date()
+        for (index, (line, values)) in sheet.records.enumerated() {
             var v = Validation()
             let input = Self.input(values, fields: fields, &v)
             var profile = Profile()
             if !input.name.isPresent { v.add("name", "is required", code: "required") }
             profile.apply(input, &v, settings: settings)
+            profile.custom = CustomFieldView.values(input.customFields.value, over: [:], creating: true, fields: fields, &v)
             var named: UUID?
             if let cell = values[Self.ownerColumn], !cell.isEmpty {
                 named = UUID(uuidString: cell)
-                if named == nil { v.add("owner_id", "must be an employee id", code: "wrong_type") }
-            }
-            let (owner, ownerGiven) = (named ?? principal.employeeID?.uuid, named != nil)
-            let checked = (v, profile)
-            do {
-                let (result, id) = try await database.withTenant(principal.tenantID) { tx -> (String, UUID?) in
-                    var (v, profile) = checked
-                    profile.custom = try await tx.customValues(input.customFields.value, over: [:], creating: true, &v)
-                    if ownerGiven, let owner { try await tx.checkOwner(owner, &v) }
-                    try v.throwIfInvalid()
-                    let digest = String(decoding: try encoder.encode(profile), as: UTF8.self)
-                    // One importer per row content at a time: of two imports of one file, one creates
-                    // the customer and the other finds it imported.
-                    try await tx.query("SELECT pg_advisory_xact_lock(hashtextextended(\("customers.import:\(tx.tenantID):" + digest), 0))")
-                    let existing = try await tx.query("""
-                        SELECT customer_id FROM customers.imported_rows WHERE digest = encode(sha256(convert_to(\(digest), 'UTF8')), 'hex')
-                        """).decode(UUID.self).reduce(into: [UUID]()) { $0.append($1) }.first
-                    if let existing { return ("skipped", existing) }
-                    let id = UUID()
-                    try await tx.insertCustomer(id, profile, entered: true, owner: owner, team: nil)
-                    try await tx.syncPhoneIdentities(of: id, from: [], to: profile.phones)
-                    try await tx.publish(CustomerCreated(customerId: id, entered: true, by: principal.employeeID))
-                    try await tx.query("""
-                        INSERT INTO customers.imported_rows (tenant_id, digest, customer_id)
-                        VALUES (\(tx.tenantID.uuid), encode(sha256(convert_to(\(digest), 'UTF8')), 'hex'), \(id))
-                        """)
-                    if owner != nil { try await tx.publishOwner(of: id) }
-                    try await tx.applyRules(to: id)
-                    return ("created", id)
+                if let named {
+                    v.check(activeOwners.contains(named), "owner_id", "is not an active employee", code: "not_found")
+                } else {
+                    v.add("owner_id", "must be an employee id", code: "wrong_type")
                 }
-                results.append(RowResult(line: line, result: result, customerId: id, errors: []))
+            }
+            do {
+                try v.throwIfInvalid()
             } catch let problem as Problem {
-                results.append(RowResult(line: line, result: "failed", customerId: nil, errors: problem.rowErrors))
+                results[index] = RowResult(line: line, result: "failed", customerId: nil, errors: problem.rowErrors)
+                continue
+            }
+            let owner = named ?? principal.employeeID?.uuid
+            let (score, reasons) = rules.score(CustomerFacts.of(profile, createdAt: now, hasOwner: owner != nil, catalogue: rules.catalogue))
+            good.append(ImportRow(
+                index: index, profile: profile, owner: owner, digest: String(decoding: try encoder.encode(profile), as: UTF8.self),
+                score: score, reasons: reasons
+            ))
+        }
+        var start = 0
+        while start < good.count {
+            let batch = Array(good[start..<min(start + Self.batchSize, good.count)])
+            start += batch.count
+            let outcomes = try await database.withTenant(principal.tenantID) { tx in
+                try await tx.importRows(batch, by: principal.employeeID, stages: settings.funnelStages)
+            }
+            for outcome in outcomes {
+                results[outcome.index] = RowResult(
+                    line: sheet.records[outcome.index].line, result: outcome.created ? "created" : "skipped", customerId: outcome.customerId, errors: []
+                )
             }
         }
-        return Report(results)
+        return Report(results.compactMap { $0 })
     }
 
     /// Every customer of a list (`view_id`, `q`, `sort`, `entered`, as `GET /v1/customers`), a page

@@ -137,6 +137,7 @@ struct CustomersController {
             let view = try await referenced("owner_id") { try await tx.customer(id, reach: try await tx.reach(of: principal)) }
             try await tx.publish(CustomerCreated(customerId: id, entered: true, by: principal.employeeID))
             if owner != nil || body.ownerTeamId != nil { try await tx.publishOwner(of: id) }
+            if profile.funnelStage != nil { try await tx.publishStageChange(of: id, from: nil, by: principal.employeeID) }
             try await tx.publishAudit(actor, action: "customers.customer.created", targetType: "customer", targetID: id.uuidString.lowercased(), after: view)
             return view
         }
@@ -163,6 +164,9 @@ struct CustomersController {
             try await tx.updateProfile(id, profile)
             try await tx.syncPhoneIdentities(of: id, from: before.phones.map(\.value), to: profile.phones)
             try await tx.publish(CustomerUpdated(customerId: id, fields: input.presentFields, by: principal.employeeID))
+            if profile.funnelStage != before.funnelStage {
+                try await tx.publishStageChange(of: id, from: before.funnelStage, by: principal.employeeID)
+            }
             try await tx.applyRules(to: id)
             let after = try await tx.customer(id, reach: reach)
             try await tx.publishAudit(actor, action: "customers.customer.updated", targetType: "customer", targetID: id.uuidString.lowercased(),
@@ -208,6 +212,14 @@ struct CustomersController {
 }
 
 extension TenantTransaction {
+    /// Which of `ids` are active employees of the tenant (one query for a whole import).
+    func activeEmployees(among ids: Set<UUID>) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        return try await query("""
+            SELECT employee_id FROM customers.employees WHERE employee_id = ANY(\(Array(ids))::uuid[]) AND status = 'active'
+            """).decode(UUID.self).reduce(into: Set<UUID>()) { $0.insert($1) }
+    }
+
     /// An owner must be an active employee of the tenant (as accounts reported them).
     func checkOwner(_ owner: UUID, _ v: inout Validation, field: String = "owner_id") async throws {
         let rows = try await query("SELECT status FROM customers.employees WHERE employee_id = \(owner)")

@@ -122,6 +122,15 @@ extension TenantTransaction {
         _ input: [String: JSONValue]?, over current: [String: JSONValue], creating: Bool, _ v: inout Validation
     ) async throws -> [String: JSONValue] {
         let fields = Dictionary(uniqueKeysWithValues: try await customFields().map { ($0.apiName, $0) })
+        return CustomFieldView.values(input, over: current, creating: creating, fields: fields, &v)
+    }
+}
+
+extension CustomFieldView {
+    /// `customValues` against fields already read (an import reads them once for every row).
+    static func values(
+        _ input: [String: JSONValue]?, over current: [String: JSONValue], creating: Bool, fields: [String: CustomFieldView], _ v: inout Validation
+    ) -> [String: JSONValue] {
         var values = current
         for (key, value) in input ?? [:] {
             let path = "custom_fields.\(key)"

@@ -144,6 +144,8 @@ extension TenantTransaction {
         ))
         // The losers' visitors now belong to the survivor's owner (routing's owner first).
         try await publishOwner(of: survivor)
+        // The survivor took a loser's stage (it had none): the funnel follows it.
+        if profile.funnelStage != target.funnelStage { try await publishStageChange(of: survivor, from: target.funnelStage, by: by) }
         try await applyRules(to: survivor)
         return record
     }

@@ -74,8 +74,7 @@ extension TenantTransaction {
             try await query("UPDATE customers.customers SET entered = true, entered_at = now(), updated_at = now() WHERE id = \(id)")
             try await publish(CustomerEntered(customerId: id, by: nil, ruleId: rule.id))
         }
-        let reasons = rules.scoring.filter { $0.1.matches(facts) }.map { ScoreReason(ruleId: $0.0.id, name: $0.0.name, points: $0.0.points ?? 0) }
-        let score = reasons.reduce(0) { $0 + $1.points }
+        let (score, reasons) = rules.score(facts)
         guard score != customer.valueScore || reasons != customer.scoreReasons else { return }
         try await query("""
             UPDATE customers.customers SET value_score = \(score),
@@ -90,18 +89,33 @@ struct RuleSet: Sendable {
     let catalogue: FieldCatalogue
     let entry: [(CustomerRule, CompiledConditions)]
     let scoring: [(CustomerRule, CompiledConditions)]
+
+    /// The value score of these facts: the sum of the points of the scoring rules they match, with those rules as its reasons.
+    func score(_ facts: ConditionFacts) -> (Int, [ScoreReason]) {
+        let reasons = scoring.filter { $0.1.matches(facts) }.map { ScoreReason(ruleId: $0.0.id, name: $0.0.name, points: $0.0.points ?? 0) }
+        return (reasons.reduce(0) { $0 + $1.points }, reasons)
+    }
 }
 
 /// A customer's facts as rules test them.
 enum CustomerFacts {
     static func of(_ c: CustomerView, visitor: [String: String], channel: String?, catalogue: FieldCatalogue) -> ConditionFacts {
+        of(Profile(c), createdAt: c.createdAt, hasOwner: c.ownerId != nil, visitCount: c.visitCount, visitor: visitor, channel: channel,
+           catalogue: catalogue)
+    }
+
+    /// A profile's facts, before it is stored (an import scores its rows before writing them).
+    static func of(
+        _ c: Profile, createdAt: Date, hasOwner: Bool, visitCount: Int = 0, visitor: [String: String] = [:], channel: String? = nil,
+        catalogue: FieldCatalogue
+    ) -> ConditionFacts {
         var facts = ConditionFacts(catalogue: catalogue)
         func text(_ key: String, _ value: String?) { if let value, !value.isEmpty { facts.set(key, .text(value)) } }
         if let channel { text("visitor.channel", channel) }
         text("visitor.page_url", visitor["page_url"])
         text("visitor.source_ad", visitor["source"])
         text("visitor.region", visitor["region"])
-        if c.visitCount > 0 { facts.set("visitor.visit_count", .number(Double(c.visitCount))) }
+        if visitCount > 0 { facts.set("visitor.visit_count", .number(Double(visitCount))) }
         facts.set("customer.tags", .set(Set(c.tags)))
         text("customer.gender", c.gender)
         if let age = c.age { facts.set("customer.age", .number(Double(age))) }
@@ -113,9 +127,9 @@ enum CustomerFacts {
         text("customer.title", c.title)
         text("customer.status", c.status)
         text("customer.remark", c.remark)
-        facts.set("customer.date_added", .date(c.createdAt))
-        facts.set("customer.has_owner", .bool(c.ownerId != nil))
-        for (key, value) in c.customFields {
+        facts.set("customer.date_added", .date(createdAt))
+        facts.set("customer.has_owner", .bool(hasOwner))
+        for (key, value) in c.custom {
             let condition: ConditionValue? = switch value {
             case .string(let s): .string(s)
             case .number(let n): .number(n)
