@@ -12,6 +12,7 @@ import Testing
         ("/v1/analytics/agents", .analyticsAgents),
         ("/v1/analytics/agents/durations", .analyticsAgents),
         ("/v1/analytics/agents/satisfaction", .analyticsAgents),
+        ("/v1/analytics/agents/funnel", .analyticsAgents),
         ("/v1/analytics/sessions?by=hour", .analyticsSessions),
         ("/v1/analytics/widgets", .analyticsSessions),
         ("/v1/analytics/monitor", .analyticsMonitoring),

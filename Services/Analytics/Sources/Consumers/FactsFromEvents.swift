@@ -14,7 +14,8 @@ struct FactsFromEvents {
         ConversationCreated.eventType, ConversationQueued.eventType, ConversationAssigned.eventType, MessageCreated.eventType,
         ConversationEnded.eventType, ConversationUpdated.eventType, SatisfactionRated.eventType, AgentStateChanged.eventType,
         EmployeeCreated.eventType, EmployeeUpdated.eventType, EmployeeStatusChanged.eventType, DepartmentChanged.eventType,
-        VisitorSeen.eventType, CustomerOwnerChanged.eventType, CustomerMerged.eventType,
+        VisitorSeen.eventType, CustomerOwnerChanged.eventType, CustomerMerged.eventType, CustomerStageChanged.eventType,
+        CustomerDeleted.eventType,
     ]
 
     func handle(_ events: [StoredEvent]) async throws {

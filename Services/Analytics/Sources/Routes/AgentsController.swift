@@ -4,7 +4,7 @@ import KefuCore
 import KefuModels
 
 /// Agent analysis (客服分析, `analytics.agents`): per-agent figures for a period with the totals,
-/// online and reception-on durations, and the satisfaction distribution. Each is also CSV
+/// online and reception-on durations, the satisfaction distribution and the customer funnel. Each is also CSV
 /// (`analytics.export`). The organisation scope limits the agents (a department's supervisor
 /// sees its agents).
 struct AgentsController {
@@ -14,6 +14,7 @@ struct AgentsController {
         router.get("/v1/analytics/agents", use: figures)
         router.get("/v1/analytics/agents/durations", use: durations)
         router.get("/v1/analytics/agents/satisfaction", use: satisfaction)
+        router.get("/v1/analytics/agents/funnel", use: funnel)
     }
 
     struct Report<Row: Codable & Sendable, Totals: Codable & Sendable>: ResponseEncodable, Sendable {
@@ -73,6 +74,25 @@ struct AgentsController {
         }
         if asked.format == .csv {
             return CSVResponse.table(SatisfactionFigures.csvHeader, rows.map(\.csvRow) + [totals.csvRow], filename: "agent-satisfaction.csv")
+        }
+        return try Report(from: asked.period.from, to: asked.period.to, timeZone: asked.period.timeZone, data: rows, totals: totals)
+            .response(from: request, context: context)
+    }
+
+    /// The customer funnel (`?by=agent`, the default, or `by=channel`: a row per agent and channel).
+    @Sendable func funnel(request: Request, context: KefuRequestContext) async throws -> Response {
+        let asked = try await asked(request, context)
+        let byChannel: Bool
+        switch request.uri.queryParameters["by"].map(String.init) {
+        case nil, "agent": byChannel = false
+        case "channel": byChannel = true
+        default: throw Problem.invalid("by", "must be agent or channel", code: "invalid_choice")
+        }
+        let (rows, totals) = try await analytics.database.withTenant(asked.principal.tenantID) { tx in
+            try await tx.customerFunnel(asked.period, reach: try await tx.reachableAgents(of: asked.principal), agent: asked.agent, byChannel: byChannel)
+        }
+        if asked.format == .csv {
+            return CSVResponse.table(FunnelFigures.csvHeader, rows.flatMap(\.csvRows) + totals.csvRows, filename: "agent-funnel.csv")
         }
         return try Report(from: asked.period.from, to: asked.period.to, timeZone: asked.period.timeZone, data: rows, totals: totals)
             .response(from: request, context: context)
