@@ -35,7 +35,8 @@ BIN = os.environ["KEFU_BENCH_BIN"]
 KEY = os.environ["KEFU_BENCH_PRIVATE_KEY_FILE"]
 WORK = os.environ["KEFU_BENCH_WORK"]
 CUSTOMERS = int(os.environ.get("KEFU_BENCH_CUSTOMERS", "1000000"))
-IMPORT_ROWS = int(os.environ.get("KEFU_BENCH_IMPORT_ROWS", "5000"))
+# Issue 12 asks for 100,000 rows; batched, the import takes about a minute of them (was ~2 hours).
+IMPORT_ROWS = int(os.environ.get("KEFU_BENCH_IMPORT_ROWS", "100000"))
 SAMPLES = int(os.environ.get("KEFU_BENCH_SAMPLES", "50"))
 SMALL_TENANTS = 10
 SMALL_SIZE = 1000

@@ -3,7 +3,7 @@
 # ten small ones; p95 of a custom view's first and deep pages and its count, of phone and Chinese
 # name searches, each against issue 12's goal; CSV import against COPY of the same rows. Its own
 # throwaway cluster and release builds.
-#   KEFU_BENCH_CUSTOMERS=100000 KEFU_BENCH_IMPORT_ROWS=5000   a quick run (figures for 1/10 the size)
+#   KEFU_BENCH_CUSTOMERS=100000 KEFU_BENCH_IMPORT_ROWS=5000   a quick run (figures for 1/10 and 1/20 the size)
 #   KEFU_BENCH_BUILD=debug                                     a dry run of the script itself
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -35,7 +35,7 @@ KEFU_CUSTOMERS_PORT="$CUSTOMERS_PORT" KEFU_DATABASE_URL="$APP_URL" KEFU_MIGRATIO
 pids+=($!)
 for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$CUSTOMERS_PORT/readyz" >/dev/null 2>&1 && break; sleep 1; done
 curl -fsS "http://127.0.0.1:$CUSTOMERS_PORT/readyz" >/dev/null || { tail -20 "$DATA/customers.log" >&2; die "kefu-customers did not start"; }
-log "customers: ${KEFU_BENCH_CUSTOMERS:-1000000} customers, then views, counts, searches and a ${KEFU_BENCH_IMPORT_ROWS:-5000}-row import"
+log "customers: ${KEFU_BENCH_CUSTOMERS:-1000000} customers, then views, counts, searches and a ${KEFU_BENCH_IMPORT_ROWS:-100000}-row import"
 KEFU_BENCH_CUSTOMERS_URL="http://127.0.0.1:$CUSTOMERS_PORT" KEFU_BENCH_APP_URL="$APP_URL" KEFU_BENCH_OWNER_URL="$OWNER_URL" \
     KEFU_BENCH_BIN="$bin" KEFU_BENCH_PRIVATE_KEY_FILE="$DATA/keys/jwt-es256.pem" KEFU_BENCH_WORK="$DATA" \
     python3 bench/customers.py || { tail -20 "$DATA/customers.log" >&2; die "the customer benchmark failed"; }
