@@ -159,6 +159,60 @@ import Testing
         }
     }
 
+    /// A message's notice carries its frame (RealtimeNotice): a socket sends it only when it is the
+    /// socket's next seq. A notice that overtook an earlier one (here a hand-made one for two ahead,
+    /// whose frame says "forged") is never sent: the socket reads the record instead.
+    @Test func aNoticeAheadOfTheSocketIsNotSentAndTheRecordIsReadInstead() async throws {
+        try await RoutingHarness.run(replicas: 2, live: true) { h in
+            let s = try await Self.scene(h)
+            let config = try await TestEnvironment.config(for: .routing)
+            let events = try await PostgresConnection.connect(
+                configuration: try DatabaseURL(config.eventsDatabaseURL).connectionConfiguration(applicationName: "kefu-test"),
+                id: 3, logger: TestEnvironment.logger
+            )
+            defer { Task { try? await events.close() } }
+            try await h.socket(on: 1, agent: s.agent.token) { agent in
+                let start = try #require(try await agent.resume([:])[s.conversation])
+                let forged = #"{"type":"message.created","conversation_id":"\#(s.conversation)","message":{"id":"\#(UUID().uuidString.lowercased())","conversation_id":"\#(s.conversation)","seq":\#(start + 2),"sender":"visitor","body":{"type":"text","text":"forged"},"automatic":false,"created_at":"2026-01-01T00:00:00Z"}}"#
+                _ = try await events.query(
+                    "SELECT pg_notify('kefu_routing', \("\(s.tenant.id):m:\(s.conversation):\(start + 2):\(forged)"))", logger: TestEnvironment.logger
+                ).collect()
+                for i in 1...2 {
+                    let sent = try await h.replicas[0].call(.post, "/v1/visitor/conversations/\(s.conversation)/messages", token: s.visitor.token, json: [
+                        "client_message_id": "real-\(i)", "body": ["type": "text", "text": "real \(i)"],
+                    ])
+                    try #require(sent.status == .created, "\(sent.text)")
+                }
+                #expect(try await agent.waitFor { $0.messages(in: s.conversation).count >= 2 })
+                try await Task.sleep(for: .milliseconds(300))
+                let messages = agent.frames.messages(in: s.conversation)
+                #expect(messages.map { $0["seq"] as? Int } == [start + 1, start + 2])
+                #expect(messages.map { ($0["body"] as? [String: Any])?["text"] as? String } == ["real 1", "real 2"])
+            }
+        }
+    }
+
+    /// 4,950 Chinese characters (14,850 bytes) do not fit in a notice: the socket reads the message.
+    @Test func aMessageTooLongForItsNoticeReachesTheSocketFromTheRecord() async throws {
+        try await RoutingHarness.run(replicas: 2, live: true) { h in
+            let s = try await Self.scene(h)
+            let long = String(repeating: "您好请问我的订单在哪里", count: 450)
+            try await h.socket(on: 1, agent: s.agent.token) { agent in
+                let start = try #require(try await agent.resume([:])[s.conversation])
+                for (id, text) in [("long", long), ("short", "谢谢")] {
+                    let sent = try await h.replicas[0].call(.post, "/v1/visitor/conversations/\(s.conversation)/messages", token: s.visitor.token, json: [
+                        "client_message_id": id, "body": ["type": "text", "text": text],
+                    ])
+                    try #require(sent.status == .created, "\(sent.text)")
+                }
+                #expect(try await agent.waitFor { $0.messages(in: s.conversation).count >= 2 })
+                let messages = agent.frames.messages(in: s.conversation)
+                #expect(messages.map { $0["seq"] as? Int } == [start + 1, start + 2])
+                #expect(messages.map { ($0["body"] as? [String: Any])?["text"] as? String } == [long, "谢谢"])
+            }
+        }
+    }
+
     @Test func aLostListenConnectionResyncsEverySocketFromItsSeq() async throws {
         try await RoutingHarness.run(replicas: 2, live: true) { h in
             let s = try await Self.scene(h)

@@ -55,15 +55,17 @@ extension TenantTransaction {
     /// finds the stored message and returns it instead: `(message, false)`. `visitor`: only
     /// into that visitor's own conversation (else 404).
     ///
-    /// The hot path of the product, so it is few round trips: the lock (which also checks the
-    /// owner), then one statement that numbers and stores the message and pushes the
-    /// conversation's timeout back, then the outbox row; the realtime notice follows the commit.
+    /// The hot path of the product, so it is few round trips, each a prepared statement
+    /// (`MessageStatements`): the lock (which also checks the owner), then one statement that
+    /// numbers and stores the message and pushes the conversation's timeout back, then the outbox
+    /// row; the realtime notice follows the commit.
     /// A retry finding its message stored announces it again: if the first attempt's writer died
     /// between its commit and its notice, the sockets hear of the message now.
     func append(_ message: NewMessage, to conversation: UUID, visitor: UUID? = nil) async throws -> (MessageView, created: Bool) {
-        let status = try await query("""
-            SELECT status FROM routing.conversations WHERE id = \(conversation) AND (\(visitor)::uuid IS NULL OR visitor_id = \(visitor)) FOR UPDATE
-            """).collect().first.map { try $0.decode(String.self) }
+        var status: String?
+        for try await found in try await connection.execute(MessageStatements.Lock(conversation: conversation, visitor: visitor), logger: logger) {
+            status = found
+        }
         guard let status else { throw Problem.notFound("conversation") }
         if let client = message.clientMessageID, let existing = try await messages(
             where: "conversation_id = \(conversation) AND sender = \(message.sender.rawValue) AND client_message_id = \(client)"
@@ -76,25 +78,19 @@ extension TenantTransaction {
         }
         let id = UUID()
         let body = String(decoding: try KefuJSON.encoder().encode(message.body), as: UTF8.self)
-        let rows = try await query("""
-            WITH seq AS (
-                UPDATE routing.conversations SET last_seq = last_seq + 1, last_message_at = now() WHERE id = \(conversation) RETURNING last_seq
-            ), timeout AS (
-                -- A message arrived: the conversation's timeout starts again.
-                UPDATE routing.timers SET due_at = now() + make_interval(secs => (payload->>'seconds')::int)
-                WHERE conversation_id = \(conversation) AND kind = 'conversation_timeout'
-            )
-            INSERT INTO routing.messages (tenant_id, conversation_id, seq, id, sender, sender_id, client_message_id, body, automatic)
-            SELECT \(tenantID.uuid), \(conversation), seq.last_seq, \(id), \(message.sender.rawValue), \(message.senderID),
-                   \(message.clientMessageID), \(body)::jsonb, \(message.automatic)
-            FROM seq RETURNING seq, created_at
-            """)
-        let (seq, createdAt) = try await rows.collect()[0].decode((Int64, Date).self)
-        notifyRealtime(.message(conversation: conversation, seq: seq))
+        var stored: (Int64, Date)?
+        for try await row in try await connection.execute(MessageStatements.Store(
+            tenant: tenantID.uuid, conversation: conversation, id: id, sender: message.sender.rawValue, senderID: message.senderID,
+            clientMessageID: message.clientMessageID, body: body, automatic: message.automatic
+        ), logger: logger) {
+            stored = row
+        }
+        guard let (seq, createdAt) = stored else { throw Problem.notFound("conversation") }
         let view = MessageView(
             id: id, conversationId: conversation, seq: seq, sender: message.sender, senderId: message.senderID.map(EmployeeID.init),
             clientMessageId: message.clientMessageID, body: message.body, automatic: message.automatic, createdAt: createdAt
         )
+        notifyRealtime(.message(view))
         try await publish(MessageCreated(
             conversationId: ConversationID(conversation), messageId: id, seq: seq, sender: message.sender,
             senderId: view.senderId, body: message.body, automatic: message.automatic, createdAt: createdAt
@@ -103,22 +99,35 @@ extension TenantTransaction {
     }
 
     func messages(where filter: PostgresQuery, limit: Int = 1) async throws -> [MessageView] {
-        var query = PostgresQuery(unsafeSQL: """
-            SELECT id, conversation_id, seq, sender, sender_id, client_message_id, body::text, automatic, created_at
-            FROM routing.messages WHERE
-            """)
+        var query = PostgresQuery(unsafeSQL: "SELECT \(MessageView.columns) FROM routing.messages WHERE")
         query.sql += " " + filter.sql + " ORDER BY seq LIMIT \(limit)"
         query.binds = filter.binds
         var views: [MessageView] = []
-        let decoder = KefuJSON.decoder()
-        for try await (id, conversation, seq, sender, senderID, client, body, automatic, createdAt)
-            in try await self.query(query).decode((UUID, UUID, Int64, String, UUID?, String?, String, Bool, Date).self) {
-            views.append(MessageView(
-                id: id, conversationId: conversation, seq: seq, sender: MessageSender(rawValue: sender) ?? .system,
-                senderId: senderID.map(EmployeeID.init), clientMessageId: client,
-                body: try decoder.decode(MessageBody.self, from: Data(body.utf8)), automatic: automatic, createdAt: createdAt
-            ))
+        for try await row in try await self.query(query) { views.append(try MessageView(row)) }
+        return views
+    }
+
+    /// A conversation's messages after `seq`, in order (what sockets and pages read, prepared).
+    func messages(in conversation: UUID, after seq: Int64, limit: Int) async throws -> [MessageView] {
+        var views: [MessageView] = []
+        for try await view in try await connection.execute(MessageStatements.After(conversation: conversation, after: seq, limit: limit), logger: logger) {
+            views.append(view)
         }
         return views
+    }
+}
+
+extension MessageView {
+    /// The columns `init(_ row:)` decodes, in its order.
+    static let columns = "id, conversation_id, seq, sender, sender_id, client_message_id, body::text, automatic, created_at"
+
+    init(_ row: PostgresRow) throws {
+        let (id, conversation, seq, sender, senderID, client, body, automatic, createdAt) =
+            try row.decode((UUID, UUID, Int64, String, UUID?, String?, String, Bool, Date).self)
+        self.init(
+            id: id, conversationId: conversation, seq: seq, sender: MessageSender(rawValue: sender) ?? .system,
+            senderId: senderID.map(EmployeeID.init), clientMessageId: client,
+            body: try KefuJSON.decoder().decode(MessageBody.self, from: Data(body.utf8)), automatic: automatic, createdAt: createdAt
+        )
     }
 }

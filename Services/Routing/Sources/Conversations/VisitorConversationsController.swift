@@ -141,7 +141,7 @@ struct MessagePage: ResponseEncodable, Sendable {
     }
 
     static func read(_ conversation: UUID, after: Int64, limit: Int, in tx: TenantTransaction) async throws -> MessagePage {
-        let rows = try await tx.messages(where: "conversation_id = \(conversation) AND seq > \(after)", limit: limit + 1)
+        let rows = try await tx.messages(in: conversation, after: after, limit: limit + 1)
         return MessagePage(data: Array(rows.prefix(limit)), nextAfterSeq: rows.count > limit ? rows[limit - 1].seq : nil)
     }
 

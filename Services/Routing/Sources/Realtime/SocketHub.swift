@@ -7,7 +7,8 @@ import Synchronization
 
 /// The sockets this replica holds and how changes reach them. A notice (`RealtimeNotice`, from any
 /// replica's commit) wakes the conversation's pump, which reads what changed from the database
-/// and offers it to the sockets following that conversation. One pump runs per conversation at a
+/// and offers it to the sockets following that conversation (a new message's notice may carry
+/// the message itself: `RealtimeNotice`). One pump runs per conversation at a
 /// time (later notices coalesce into its next round), so messages leave before the change that
 /// followed them (an end after the last message).
 final class SocketHub: Sendable {
@@ -140,11 +141,18 @@ final class SocketHub: Sendable {
             return
         }
         switch notice {
-        case .message(let conversation, let seq):
+        case .message(let conversation, let seq, let frame):
             let key = Key(tenant: tenant, id: conversation)
             // Sockets that already have it (the common case after a burst was read at once) need no read.
-            guard followers(key).contains(where: { ($0.delivered(conversation) ?? seq) < seq }) else { return }
-            wake(key) { $0.messages = true }
+            let behind = followers(key).filter { ($0.delivered(conversation) ?? seq) < seq }
+            guard !behind.isEmpty else { return }
+            // The frame goes to each socket whose next seq it is; one that is further behind (a
+            // notice overtaken by this one) reads the record, which also sends this message.
+            var gap = frame == nil
+            if let frame {
+                for socket in behind where socket.offer(seq: seq, in: conversation, frame: frame) == .gap { gap = true }
+            }
+            if gap { wake(key) { $0.messages = true } }
         case .conversation(let conversation, let change):
             // A change may concern sockets that do not follow it yet (a visitor's new conversation,
             // an agent's new assignment): whenever the tenant has sockets here, it is read.
@@ -207,7 +215,7 @@ final class SocketHub: Sendable {
         guard var after = following.map(\.1).min() else { return }
         while true {
             let messages = try await database.withTenant(key.tenant) { [after] tx in
-                try await tx.messages(where: "conversation_id = \(key.id) AND seq > \(after)", limit: Self.batch)
+                try await tx.messages(in: key.id, after: after, limit: Self.batch)
             }
             for message in messages {
                 let frame = String(decoding: try KefuJSON.encoder().encode(MessageFrame(conversationId: key.id, message: message)), as: UTF8.self)
