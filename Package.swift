@@ -112,7 +112,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KefuCoreTests",
-            dependencies: ["KefuCore", "KefuTestSupport", .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: ["KefuCore", "KefuTestSupport", .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Tests/KefuCoreTests",
             swiftSettings: swiftSettings
         ),

@@ -6,7 +6,7 @@ import KefuTestSupport
 import NIOCore
 import Testing
 
-/// An import of several batches (a thousand rows per transaction) with bad rows and repeated
+/// An import of several batches (250 rows per transaction) with bad rows and repeated
 /// rows among the good ones: what it reports is what the tables hold (Chatwoot #10186 reported
 /// 1579 imported and stored nothing).
 @Suite struct CSVBatchImportTests {

@@ -3,6 +3,7 @@ import KefuCore
 import KefuModels
 import KefuTestSupport
 import PostgresNIO
+import ServiceLifecycle
 import Testing
 
 struct Counted: KefuEvent {
@@ -58,12 +59,14 @@ actor Received {
         }
     }
 
-    /// Runs `consumer` while `body` runs, then stops it.
+    /// Runs `consumer` while `body` runs, then stops it the way a deploy does (graceful
+    /// shutdown: the batch in hand finishes and its cursor is stored).
     func whileRunning<T: Sendable>(_ consumer: EventConsumer, _ body: () async throws -> T) async throws -> T {
-        let task = Task { try await consumer.run() }
+        let group = ServiceGroup(services: [consumer], logger: TestEnvironment.logger)
+        let task = Task { try await group.run() }
         defer { task.cancel() }
         let result = try await body()
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = await task.result
         return result
     }

@@ -3,7 +3,7 @@
 /// suite at once one try can take seconds, and a durable consumer shared by every test app of the
 /// process delivers every test's events in turn.
 public func eventually(
-    within timeout: Duration = .seconds(30), _ condition: () async throws -> Bool
+    within timeout: Duration = .seconds(90), _ condition: () async throws -> Bool
 ) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     repeat {

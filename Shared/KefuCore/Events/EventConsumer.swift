@@ -16,6 +16,7 @@ import Synchronization
 /// - That connection also holds a session advisory lock on the name, so among replicas running
 ///   the same consumer exactly one delivers at a time; if it dies, another takes over.
 /// - A failing handler is retried with backoff; the cursor never passes an event not handled.
+/// - A graceful shutdown lets the batch in hand finish (see `run`).
 ///
 /// `.everyProcess` consumers (caches, the revocation list) run in every replica instead: no
 /// stored cursor, no lock; they start by replaying a recent window and then follow.
@@ -57,6 +58,7 @@ public final class EventConsumer: Service, Sendable {
     let logger: Logger
     let mode: Mode
     private let isLeader = Atomic<Bool>(false)
+    private let stopping = StopFlag()
     /// The position of an `.everyProcess` consumer (durable ones keep theirs in the database).
     private let memoryCursor = Mutex<EventPosition?>(nil)
 
@@ -114,24 +116,42 @@ public final class EventConsumer: Service, Sendable {
         self.logger = logger
     }
 
+    /// The longest a graceful shutdown waits for the batch in hand before abandoning it.
+    static let drainLimit = Duration.seconds(10)
+
+    /// Until graceful shutdown (SIGTERM, or a test server closing): then it finishes the batch in
+    /// hand and stores its cursor, still holding leadership, and takes no more, so a deploy
+    /// redelivers nothing; after `drainLimit` it abandons the batch (redelivered by the next
+    /// leader). Cancelled outright, it stops at once.
     public func run() async throws {
         let (wakeUps, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.listenForever(wake: wake) }
-                group.addTask {
-                    for await _ in wakeUps where self.isLeader.load(ordering: .acquiring) {
-                        await self.catchUp()
-                        // Under steady traffic every commit wakes the consumer; pausing a moment
-                        // after each catch-up turns a burst of wake-ups into one batch read.
-                        try? await Task.sleep(for: Self.settle)
-                    }
+        let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listenForever(wake: wake) }
+            group.addTask {
+                for await _ in wakeUps where self.isLeader.load(ordering: .acquiring) {
+                    await self.catchUp()
+                    if self.stopping.isSet { break }
+                    // Under steady traffic every commit wakes the consumer; pausing a moment
+                    // after each catch-up turns a burst of wake-ups into one batch read.
+                    try? await Task.sleep(for: Self.settle)
                 }
-                await group.next()
-                group.cancelAll()
             }
+            group.addTask {
+                for await _ in stopped {}
+                if !Task.isCancelled { try? await Task.sleep(for: Self.drainLimit) }
+            }
+            await withGracefulShutdownHandler {
+                await group.next()
+            } onGracefulShutdown: {
+                self.stopping.set()
+                wake.finish()
+                stop.finish()
+            }
+            group.cancelAll()
         }
         wake.finish()
+        stop.finish()
     }
 
     // MARK: Listening and leadership
@@ -188,18 +208,19 @@ public final class EventConsumer: Service, Sendable {
     private func catchUp() async {
         do {
             var position = try await loadCursor()
-            while !Task.isCancelled {
+            while !Task.isCancelled, !stopping.isSet {
                 let (batch, scannedUpTo, scanned) = try await fetch(after: position)
                 if batched {
-                    if !batch.isEmpty { await deliver(batch) }
-                    if Task.isCancelled { break }
+                    if !batch.isEmpty, !(await deliver(batch)) { break }
                 } else {
+                    var handled = true
                     for event in batch {
-                        await deliver([event])
-                        if Task.isCancelled { break }
+                        handled = await deliver([event])
+                        if !handled { break }
                         position = event.position
+                        if stopping.isSet { break }
                     }
-                    if Task.isCancelled {
+                    if !handled || stopping.isSet {
                         try await saveCursor(position)
                         break
                     }
@@ -215,14 +236,16 @@ public final class EventConsumer: Service, Sendable {
         }
     }
 
-    /// Calls the handler until it succeeds (or the consumer stops): nothing is skipped.
-    private func deliver(_ events: [StoredEvent]) async {
+    /// Calls the handler until it succeeds (true) or the consumer stops (false): nothing is
+    /// skipped. A failing handler is not retried once the consumer is stopping.
+    private func deliver(_ events: [StoredEvent]) async -> Bool {
         var backoff = Backoff()
         while !Task.isCancelled {
             do {
                 try await handler(events)
-                return
+                return true
             } catch {
+                if stopping.isSet { return false }
                 logger.error(
                     "event handler failed; retrying",
                     metadata: [
@@ -233,6 +256,7 @@ public final class EventConsumer: Service, Sendable {
                 try? await Task.sleep(for: backoff.next())
             }
         }
+        return false
     }
 
     /// The next events of this consumer's types, the position of the last event looked at (of

@@ -163,12 +163,6 @@ final class WebhookDispatcher: Service, Sendable {
     }
 }
 
-final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .acquiring) }
-    func set() { flag.store(true, ordering: .releasing) }
-}
-
 /// A stored secret that is not `whsec_` + base64 of 24–64 bytes. Kefu never made one (those
 /// made before signing existed are base64 of 43 bytes of text: valid keys, which partners'
 /// libraries decode the same way), so this is a damaged row; rotating the secret mends it.
