@@ -91,7 +91,7 @@ import Testing
                 let hook = try await webhook(h, tenant, url: base + "/moved")
                 let shown = try await finished(h, tenant, hook, try await test(h, tenant, hook))
                 #expect(shown.string("status") == "failed")
-                #expect(attempts(shown).map { $0["status_code"] as? Int } == [302, 302, 302, 302, 302], "the whole schedule, then failed")
+                #expect(attempts(shown).map { $0["status_code"] as? Int } == [302, 302, 302, 302, 302], "the whole schedule, then failed: \(shown.text)")
                 #expect(await receiver.requests(to: "/elsewhere").isEmpty)
             }
         }
