@@ -72,6 +72,14 @@ public final class ReceptionDirectory: Sendable {
         return snapshot
     }
 
+    /// The tenant's configuration, from this process's copy when it has what `holds` asks for,
+    /// else as reception has it now: an item created a moment ago (a widget embedded at once, a
+    /// channel its partner uses at once) is newer than the event this process last heard.
+    public func snapshot(for tenant: TenantID, holding holds: (ReceptionSnapshot) -> Bool) async throws -> ReceptionSnapshot {
+        let cached = try await snapshot(for: tenant)
+        return holds(cached) ? cached : try await freshSnapshot(for: tenant)
+    }
+
     public struct WidgetKey: Decodable {
         let tenantId: TenantID
         let widgetId: UUID

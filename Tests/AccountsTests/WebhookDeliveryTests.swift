@@ -56,7 +56,14 @@ import Testing
                 await receiver.script("/flaky", [.init(.internalServerError), .init(.internalServerError), .init(.internalServerError)])
                 let hook = try await webhook(h, tenant, url: base + "/flaky")
                 let department = try await h.department(in: tenant, name: "Sales")
-                let requests = try await receiver.waitFor(4, at: "/flaky")
+                let requests: [WebhookReceiver.Received]
+                do { requests = try await receiver.waitFor(4, at: "/flaky") } catch {
+                    let log = try await h.call(.get, "/v1/webhooks/\(hook.id)/deliveries", token: tenant.adminToken)
+                    let id = log.data.first?["id"] as? String ?? ""
+                    let shown = try await h.call(.get, "/v1/webhooks/\(hook.id)/deliveries/\(id)", token: tenant.adminToken)
+                    Issue.record("\(error): \(shown.text)")
+                    throw error
+                }
                 #expect(Set(requests.map { $0.header("webhook-id") }).count == 1, "one webhook-id across retries")
                 for request in requests { #expect(try validSignatures(request, hook.secret) == 1) }
                 #expect(Set(requests.map(\.body)).count == 1, "the same body every time")
@@ -108,8 +115,8 @@ import Testing
                 let first = try #require(attempts(shown).first)
                 #expect(first["status_code"] == nil)
                 #expect(first["succeeded"] as? Bool == false)
-                #expect((first["error"] as? String)?.contains("no answer within 30 s") == true)
-                #expect(attempts(shown).count == 2)
+                #expect((first["error"] as? String)?.contains("no answer within 30 s") == true, "\(shown.text)")
+                #expect(attempts(shown).count == 2, "\(shown.text)")
             }
         }
     }
@@ -178,7 +185,7 @@ import Testing
                 let hook = try await webhook(h, tenant, url: base + "/busy")
                 let shown = try await finished(h, tenant, hook, try await test(h, tenant, hook))
                 let times = try attempts(shown).map { try #require(($0["attempted_at"] as? String).flatMap(Self.date)) }
-                try #require(times.count == 2)
+                try #require(times.count == 2, "\(shown.text)")
                 // The schedule says 0.1 s; the receiver asked for 2.
                 #expect(times[1].timeIntervalSince(times[0]) >= 2)
             }
@@ -304,8 +311,12 @@ import Testing
                 let fast = try await webhook(h, otherTenant, url: base + "/fast")
                 for _ in 0..<6 { _ = try await test(h, tenant, hanging) }
                 _ = try await receiver.waitFor(4, at: "/hanging")
-                _ = try await test(h, otherTenant, fast)
+                let fastDelivery = try await test(h, otherTenant, fast)
                 _ = try await receiver.waitFor(1, at: "/fast")
+                // Its first attempt succeeded: it did not wait for a connection the hanging
+                // endpoint held (both are on one host).
+                let fastShown = try await finished(h, otherTenant, fast, fastDelivery)
+                #expect(attempts(fastShown).map { $0["status_code"] as? Int } == [200], "\(fastShown.text)")
                 let order = await receiver.received
                 let fastAt = try #require(order.firstIndex { $0.path == "/fast" })
                 var seen = Set<String>()

@@ -70,10 +70,8 @@ extension Routing {
     /// configuration lacks is looked for once more in reception's current one (it may have been
     /// created a moment ago), else 404.
     func channel(_ id: UUID, type: ChannelType, tenant: TenantID) async throws -> (ReceptionSnapshot, ConfigItem<Channel>) {
-        let cached = try await reception.snapshot(for: tenant)
-        if let channel = try? cached.channel(id, type: type) { return (cached, channel) }
-        let fresh = try await reception.freshSnapshot(for: tenant)
-        return (fresh, try fresh.channel(id, type: type))
+        let snapshot = try await reception.snapshot(for: tenant) { (try? $0.channel(id, type: type)) != nil }
+        return (snapshot, try snapshot.channel(id, type: type))
     }
 }
 

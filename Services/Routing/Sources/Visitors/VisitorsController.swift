@@ -34,7 +34,8 @@ struct VisitorsController {
             RateLimit(key: "visitors address \(context.remoteAddress ?? "unknown")", limit: routing.visitorsPerAddress, window: 60),
         ])
         guard key.count <= 64, let (tenant, widget) = try await routing.reception.widget(key: key),
-              try await routing.reception.snapshot(for: tenant).widgets.contains(where: { $0.id == widget })
+              try await routing.reception.snapshot(for: tenant, holding: { $0.widgets.contains { $0.id == widget } })
+                  .widgets.contains(where: { $0.id == widget })
         else { throw Problem.notFound("widget") }
         // A token of another tenant (or a forged one) is simply not this visitor: a new one starts.
         let earlier = body.visitorToken.flatMap { routing.visitorTokens.verify($0) }.flatMap { $0.tid == tenant ? $0.vid : nil }

@@ -29,7 +29,11 @@ struct WebhookSender: Sendable {
         self.settings = settings
         self.addressGuard = OutboundAddressGuard(allowPrivate: settings.allowPrivateAddresses)
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: .disabled)
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = settings.concurrencyPerEndpoint
+        // The dispatcher bounds attempts per endpoint; the pool's bound is per host, and many
+        // endpoints (of many tenants) share one host. At the endpoint's bound, a hanging endpoint
+        // held every connection to its host and the others' attempts failed with
+        // getConnectionFromPoolTimeout.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = WebhookDispatcher.maximumInFlight
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
