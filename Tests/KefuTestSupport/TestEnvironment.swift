@@ -84,6 +84,28 @@ public enum TestEnvironment {
             .migrate(scopes: ServiceName.allCases.map(\.schema))
     }
 
+    /// Runs `body` while a writing transaction stays open, as a slow writer elsewhere in the
+    /// cluster would: `kefu.events_since` delivers no event committed after it began until it
+    /// ends, so every consumer (and every replica's copy of reception's configuration) stays
+    /// behind for the length of `body`.
+    public static func withEventsHeldBack<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        let connection = try await PostgresConnection.connect(
+            configuration: try DatabaseURL(migrationDatabaseURL).connectionConfiguration(applicationName: "kefu-test"),
+            id: 1, logger: logger
+        )
+        do {
+            try await connection.query("BEGIN", logger: logger)
+            try await connection.query("SELECT pg_current_xact_id()", logger: logger)
+            let result = try await body()
+            try await connection.query("ROLLBACK", logger: logger)
+            try await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
     /// Runs one query as the owner role (which sees past row-level security): for checks on the
     /// catalogue and on what was or was not written.
     public static func ownerQuery<Row: PostgresDecodable & Sendable>(_ query: PostgresQuery, as: Row.Type) async throws -> [Row] {

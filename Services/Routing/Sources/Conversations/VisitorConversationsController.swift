@@ -32,8 +32,27 @@ struct VisitorConversationsController {
     @Sendable func start(request: Request, context: KefuRequestContext) async throws -> Response {
         let visitor = try routing.visitorTokens.require(context)
         let body = try await request.decode(as: StartRequest.self, context: context)
-        let snapshot = try await routing.reception.snapshot(for: visitor.tid)
-        let (view, created) = try await routing.database.withTenant(visitor.tid) { tx -> (ConversationView, Bool) in
+        let (view, created): (ConversationView, Bool)
+        do {
+            (view, created) = try await start(visitor, choice: body.groupId, snapshot: try await routing.reception.snapshot(for: visitor.tid))
+        } catch is WidgetNotInSnapshot {
+            // The visitor began on a replica that had already read a widget made a moment ago;
+            // this one had not heard of it yet: reception's current configuration has it.
+            do {
+                (view, created) = try await start(visitor, choice: body.groupId, snapshot: try await routing.reception.freshSnapshot(for: visitor.tid))
+            } catch is WidgetNotInSnapshot {
+                throw Problem.notFound("widget")
+            }
+        }
+        var response = try EditedResponse(status: created ? .created : .ok, response: view).response(from: request, context: context)
+        PublicCORS.allowAnyOrigin(&response)
+        return response
+    }
+
+    private struct WidgetNotInSnapshot: Error {}
+
+    private func start(_ visitor: VisitorTokens.Claims, choice: UUID?, snapshot: ReceptionSnapshot) async throws -> (ConversationView, Bool) {
+        try await routing.database.withTenant(visitor.tid) { tx -> (ConversationView, Bool) in
             let known = try await tx.query("""
                 SELECT v.widget_id, v.attributes::text, v.visit_count, o.owner_id
                 FROM routing.visitors v LEFT JOIN routing.customer_owners o ON o.tenant_id = v.tenant_id AND o.visitor_id = v.id
@@ -43,17 +62,14 @@ struct VisitorConversationsController {
             if let live = try await tx.conversations(where: "c.visitor_id = \(visitor.vid.uuid) AND c.status <> 'ended'", withTrace: false).first {
                 return (live, false)
             }
-            guard let widget = snapshot.widgets.first(where: { $0.id == widgetID }) else { throw Problem.notFound("widget") }
+            guard let widget = snapshot.widgets.first(where: { $0.id == widgetID }) else { throw WidgetNotInSnapshot() }
             let start = ConversationStart(snapshot: snapshot, widget: widget)
             let arrival = ConversationStart.Visitor(
                 attributes: try KefuJSON.decoder().decode(VisitorAttributes.self, from: Data(attributes.utf8)),
                 visitCount: visits, owner: owner
             )
-            return (try await tx.openConversation(visitor: visitor.vid, start: start, arrival: arrival, choice: body.groupId), true)
+            return (try await tx.openConversation(visitor: visitor.vid, start: start, arrival: arrival, choice: choice), true)
         }
-        var response = try EditedResponse(status: created ? .created : .ok, response: view).response(from: request, context: context)
-        PublicCORS.allowAnyOrigin(&response)
-        return response
     }
 
     /// The visitor's own conversation, else 404.
