@@ -106,6 +106,24 @@ import Testing
         }
     }
 
+    /// The rows a merged-away customer was imported from are the survivor's: a re-run of the file
+    /// brings nothing back.
+    @Test func aRerunAfterAMergeCreatesNothing() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let csv = "name,phones\r\n张三,13800000011\r\n张三丰,13800000012\r\n"
+            let first = try await upload(h, csv, token: tenant.admin)
+            let ids = (first.json["rows"] as? [[String: Any]] ?? []).compactMap { $0["customer_id"] as? String }
+            try #require(ids.count == 2, "\(first.text)")
+            let merged = try await h.call(.post, "/v1/customers/\(ids[0])/merge", token: tenant.admin, json: ["from": [ids[1]]])
+            try #require(merged.status == .ok, "\(merged.text)")
+            let again = try await upload(h, csv, token: tenant.admin)
+            #expect(again.json["created"] as? Int == 0 && again.json["skipped"] as? Int == 2, "\(again.text)")
+            #expect((again.json["rows"] as? [[String: Any]] ?? []).map { $0["customer_id"] as? String } == [ids[0], ids[0]])
+            #expect(try await h.call(.get, "/v1/customers/count", token: tenant.admin).json["count"] as? Int == 1)
+        }
+    }
+
     @Test func twoImportsOfOneFileAtOnceCreateEachRowOnce() async throws {
         try await CustomersHarness.run { h in
             let tenant = try await h.tenant()

@@ -28,7 +28,8 @@ struct OwnershipController {
             let reach = try await tx.reach(of: principal)
             let claimed = try await tx.query("""
                 UPDATE customers.customers c SET owner_id = \(me.uuid), updated_at = now()
-                WHERE c.id = \(id) AND c.owner_id IS NULL AND (c.owner_team_id IS NULL OR c.owner_team_id = ANY(\(reach.groups)::uuid[]))
+                WHERE c.id = \(id) AND c.entered AND c.owner_id IS NULL
+                  AND (c.owner_team_id IS NULL OR c.owner_team_id = ANY(\(reach.groups)::uuid[]))
                 RETURNING c.id
                 """).decode(UUID.self).reduce(into: 0) { count, _ in count += 1 }
             guard claimed == 1 else {
@@ -36,7 +37,9 @@ struct OwnershipController {
                 let visible = try await tx.customers(where: """
                     c.id = \(id) AND (\(reach: reach) OR (c.owner_id IS NULL AND c.owner_team_id IS NULL))
                     """).first
-                guard visible != nil else { throw Problem.notFound("customer") }
+                guard let visible else { throw Problem.notFound("customer") }
+                // A contact is in no pool: it is entered (POST …/enter, which gives it its owner) first.
+                guard visible.entered else { throw CustomersController.notEntered }
                 throw Problem.conflict(code: "already_owned", detail: "The customer has an owner (or is in another team's pool).")
             }
             try await tx.publishOwner(of: id)

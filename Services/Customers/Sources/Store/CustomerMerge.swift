@@ -89,6 +89,13 @@ extension TenantTransaction {
         // Follow-ups and pages move; each employee's own remark and favourite on the survivor win.
         try await query("UPDATE customers.follow_ups SET customer_id = \(survivor) WHERE customer_id = ANY(\(losers)::uuid[])")
         try await query("UPDATE customers.page_views SET customer_id = \(survivor) WHERE customer_id = ANY(\(losers)::uuid[])")
+        // Rows the losers were imported from now name the survivor: a re-run of that file finds
+        // them and brings the merged-away customer back no more. (Moved by delete and insert: the
+        // service may not update the table.)
+        try await query("""
+            WITH moved AS (DELETE FROM customers.imported_rows WHERE customer_id = ANY(\(losers)::uuid[]) RETURNING tenant_id, digest, imported_at)
+            INSERT INTO customers.imported_rows (tenant_id, digest, customer_id, imported_at) SELECT tenant_id, digest, \(survivor), imported_at FROM moved
+            """)
         try await query("""
             INSERT INTO customers.private_remarks (tenant_id, customer_id, employee_id, name, updated_at)
             SELECT DISTINCT ON (employee_id) tenant_id, \(survivor), employee_id, name, updated_at FROM customers.private_remarks
