@@ -71,6 +71,23 @@ import Testing
         }
     }
 
+    /// A merged here, then A merged into C: C's merge history and trail hold both merges.
+    @Test func aSurvivorMergedLaterTakesItsMergeHistoryAlong() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let a = try await h.customer(tenant)
+            let b = try await h.customer(tenant)
+            let c = try await h.customer(tenant)
+            try #require(try await h.call(.post, "/v1/customers/\(a)/merge", token: tenant.admin, json: ["from": [b]]).status == .ok)
+            try #require(try await h.call(.post, "/v1/customers/\(c)/merge", token: tenant.admin, json: ["from": [a]]).status == .ok)
+            let history = try await h.call(.get, "/v1/customers/\(c)/merges", token: tenant.admin).data
+            #expect(history.map { $0["merged_ids"] as? [String] ?? [] } == [[b], [a]], "oldest first")
+            let trail = try await h.call(.get, "/v1/customers/\(c)/trail", token: tenant.admin).data
+            #expect(trail.filter { $0["kind"] as? String == "merge" }.count == 2, "\(trail)")
+            #expect(try await h.call(.get, "/v1/customers/\(b)", token: tenant.admin).string("merged_into") == c)
+        }
+    }
+
     @Test func badMergesFailCleanly() async throws {
         try await CustomersHarness.run { h in
             let tenant = try await h.tenant()

@@ -98,7 +98,8 @@ struct FollowUpsController {
                     FROM customers.follow_ups WHERE customer_id = \(id)
                     UNION ALL
                     SELECT 'merge', id, at, jsonb_build_object('merged_ids', merged_ids, 'reason', reason)
-                    FROM customers.merges WHERE survivor_id = \(id)
+                    FROM customers.merges
+                    WHERE survivor_id = \(id) OR survivor_id IN (SELECT merged_id FROM customers.merged_ids WHERE survivor_id = \(id))
                 ) t
                 WHERE \(after?.at)::int8 IS NULL OR (t.at, t.id) < ('epoch'::timestamptz + \(after?.at)::int8 * interval '1 microsecond', \(after?.id)::uuid)
                 ORDER BY t.at DESC, t.id DESC LIMIT \(page.limit + 1)

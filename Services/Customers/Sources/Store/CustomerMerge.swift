@@ -160,7 +160,10 @@ extension TenantTransaction {
     func merges(of survivor: UUID) async throws -> [MergeView] {
         let rows = try await query("""
             SELECT id, survivor_id, merged_ids, reason, moved::text, losers::text, by_employee, at FROM customers.merges
-            WHERE survivor_id = \(survivor) ORDER BY at, id
+            WHERE survivor_id = \(survivor)
+               -- Merges into a customer that was merged here later are this one's history too.
+               OR survivor_id IN (SELECT merged_id FROM customers.merged_ids WHERE survivor_id = \(survivor))
+            ORDER BY at, id
             """)
         let decoder = KefuJSON.decoder()
         var views: [MergeView] = []
