@@ -54,6 +54,39 @@ import Testing
         }
     }
 
+    /// What routing reported of a visit (the region with the visitor, the channel with the
+    /// conversation) keeps scoring through later events, edits and rule changes.
+    @Test func visitFactsKeepScoringAfterLaterChanges() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            for (name, points, cond) in [
+                ("Shanghai visitor", 10, condition("visitor.region", "equals", "上海")),
+                ("WeChat", 20, condition("visitor.channel", "equals", "wechat_official_account")),
+            ] {
+                let reply = try await h.call(.post, "/v1/scoring-rules", token: tenant.admin, json: [
+                    "name": name, "points": points, "conditions": ["join": "all", "conditions": [cond]],
+                ])
+                try #require(reply.status == .created, "\(reply.text)")
+            }
+            let visitor = VisitorID()
+            try await h.publish(VisitorSeen(visitorId: visitor, widgetId: UUID(), isNew: true, visitCount: 1, attributes: ["region": "上海"], seenAt: Date()), in: tenant)
+            try await h.publish(ConversationCreated(conversationId: ConversationID(), visitorId: visitor, widgetId: nil, channel: "wechat_official_account", createdAt: Date()), in: tenant)
+            func contact() async throws -> [String: Any]? { try await h.call(.get, "/v1/customers?entered=false", token: tenant.admin).data.first }
+            #expect(try await h.eventually { try await contact()?["reception_count"] as? Int == 1 })
+            let scored = try #require(try await contact())
+            #expect(scored["value_score"] as? Int == 30, "both facts count: \(scored)")
+            let id = try #require(scored["id"] as? String)
+            #expect(try await h.call(.post, "/v1/customers/\(id)/enter", token: tenant.admin).status == .ok)
+            let edited = try await h.call(.patch, "/v1/customers/\(id)", token: tenant.admin, json: ["title": "Buyer"])
+            #expect(edited.json["value_score"] as? Int == 30, "an edit keeps the visit's points: \(edited.text)")
+            #expect(try await h.call(.post, "/v1/scoring-rules", token: tenant.admin, json: [
+                "name": "Any", "points": 1, "conditions": ["join": "all", "conditions": [condition("customer.title", "equals", "Buyer")]],
+            ]).status == .created)
+            #expect(try await h.eventually { try await h.call(.get, "/v1/customers/\(id)", token: tenant.admin).json["value_score"] as? Int == 31 },
+                    "a rule change rescored it with the visit's facts")
+        }
+    }
+
     @Test func aRuleChangeRejudgesTheCustomersThereAre() async throws {
         try await CustomersHarness.run { h in
             let tenant = try await h.tenant()

@@ -25,7 +25,8 @@ struct ContactsFromRouting {
                         last_seen_at = greatest(last_seen_at, \(seen.seenAt))
                     WHERE id = \(customer)
                     """)
-                try await tx.applyRules(to: customer, visitor: seen.attributes)
+                try await tx.rememberVisit(of: customer, seen.attributes)
+                try await tx.applyRules(to: customer)
             }
         case ConversationCreated.eventType:
             let created = try event.decode(ConversationCreated.self)
@@ -45,7 +46,8 @@ struct ContactsFromRouting {
                 for try await (count, last) in rows.decode((Int, Date?).self) {
                     try await tx.publish(CustomerReceptionRecorded(customerId: customer, receptionCount: count, lastReceptionAt: last))
                 }
-                try await tx.applyRules(to: customer, channel: created.channel)
+                try await tx.rememberVisit(of: customer, ["channel": created.channel])
+                try await tx.applyRules(to: customer)
             }
         case VisitorPageViewed.eventType:
             let view = try event.decode(VisitorPageViewed.self)

@@ -113,11 +113,13 @@ extension TenantTransaction {
             UPDATE customers.customers c SET entered = c.entered OR l.entered, entered_at = coalesce(c.entered_at, l.entered_at),
                 owner_id = \(owner.0), owner_team_id = \(owner.1), created_at = least(c.created_at, l.created_at),
                 value_score = greatest(c.value_score, l.value_score), visit_count = c.visit_count + l.visit_count,
-                last_seen_at = greatest(c.last_seen_at, l.last_seen_at),
+                last_seen_at = greatest(c.last_seen_at, l.last_seen_at), visitor_facts = l.visitor_facts || c.visitor_facts,
                 reception_count = (SELECT count(*) FROM customers.receptions r WHERE r.customer_id = c.id),
                 last_reception_at = (SELECT max(r.started_at) FROM customers.receptions r WHERE r.customer_id = c.id)
             FROM (SELECT bool_or(entered) AS entered, min(entered_at) AS entered_at, min(created_at) AS created_at,
-                         max(value_score) AS value_score, sum(visit_count)::int AS visit_count, max(last_seen_at) AS last_seen_at
+                         max(value_score) AS value_score, sum(visit_count)::int AS visit_count, max(last_seen_at) AS last_seen_at,
+                         -- The losers' last visit facts; the survivor's own win.
+                         (array_agg(visitor_facts ORDER BY last_seen_at DESC NULLS LAST))[1] AS visitor_facts
                   FROM customers.customers WHERE id = ANY(\(losers)::uuid[])) l
             WHERE c.id = \(survivor)
             """)

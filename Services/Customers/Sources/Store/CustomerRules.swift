@@ -63,13 +63,17 @@ extension TenantTransaction {
     /// Applies the tenant's rules to a customer whose facts may have changed: a contact matching
     /// an enabled entry rule is entered (the rule named in `customer.entered`), and the value score
     /// becomes the sum of the points of the scoring rules it matches, with them as its reasons.
-    /// `visitor` is what routing last reported, when the change came from it.
-    func applyRules(to id: UUID, visitor: [String: String] = [:], channel: String? = nil, rules given: RuleSet? = nil) async throws {
+    /// The `visitor.*` facts are what routing last reported (`rememberVisit`).
+    func applyRules(to id: UUID, rules given: RuleSet? = nil) async throws {
         guard let customer = try await customers(where: "c.id = \(id)").first else { return }
         let rules: RuleSet
         if let given { rules = given } else { rules = try await ruleSet() }
         guard !rules.scoring.isEmpty || (!customer.entered && !rules.entry.isEmpty) || customer.valueScore != 0 else { return }
-        let facts = CustomerFacts.of(customer, visitor: visitor, channel: channel, catalogue: rules.catalogue)
+        let visitor = try await query("SELECT visitor_facts::text FROM customers.customers WHERE id = \(id)").decode(String.self)
+            .reduce(into: [String: String]()) { facts, text in
+                facts = (try? KefuJSON.decoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+            }
+        let facts = CustomerFacts.of(customer, visitor: visitor, catalogue: rules.catalogue)
         if !customer.entered, let (rule, _) = rules.entry.first(where: { $0.1.matches(facts) }) {
             try await query("UPDATE customers.customers SET entered = true, entered_at = now(), updated_at = now() WHERE id = \(id)")
             try await publish(CustomerEntered(customerId: id, by: nil, ruleId: rule.id))
@@ -81,6 +85,15 @@ extension TenantTransaction {
                 score_reasons = \(String(decoding: try KefuJSON.encoder().encode(reasons), as: UTF8.self))::jsonb WHERE id = \(id)
             """)
         try await publish(CustomerUpdated(customerId: id, fields: ["value_score"], by: nil))
+    }
+
+    /// Keeps what routing reported of the customer's visit (only what rules test; a fact not
+    /// reported this time keeps its earlier value), for this and every later rescoring.
+    func rememberVisit(of id: UUID, _ reported: [String: String]) async throws {
+        let kept = reported.filter { CustomerFacts.visitorKeys.contains($0.key) && !$0.value.isEmpty }
+        guard !kept.isEmpty else { return }
+        let json = String(decoding: try KefuJSON.encoder().encode(kept), as: UTF8.self)
+        try await query("UPDATE customers.customers SET visitor_facts = visitor_facts || \(json)::jsonb WHERE id = \(id)")
     }
 }
 
@@ -99,19 +112,21 @@ struct RuleSet: Sendable {
 
 /// A customer's facts as rules test them.
 enum CustomerFacts {
-    static func of(_ c: CustomerView, visitor: [String: String], channel: String?, catalogue: FieldCatalogue) -> ConditionFacts {
-        of(Profile(c), createdAt: c.createdAt, hasOwner: c.ownerId != nil, visitCount: c.visitCount, visitor: visitor, channel: channel,
-           catalogue: catalogue)
+    /// The visit facts rules test, as `rememberVisit` keeps them: the visitor's attributes
+    /// `page_url`, `source` and `region`, and the conversation's `channel`.
+    static let visitorKeys: Set<String> = ["page_url", "source", "region", "channel"]
+
+    static func of(_ c: CustomerView, visitor: [String: String], catalogue: FieldCatalogue) -> ConditionFacts {
+        of(Profile(c), createdAt: c.createdAt, hasOwner: c.ownerId != nil, visitCount: c.visitCount, visitor: visitor, catalogue: catalogue)
     }
 
     /// A profile's facts, before it is stored (an import scores its rows before writing them).
     static func of(
-        _ c: Profile, createdAt: Date, hasOwner: Bool, visitCount: Int = 0, visitor: [String: String] = [:], channel: String? = nil,
-        catalogue: FieldCatalogue
+        _ c: Profile, createdAt: Date, hasOwner: Bool, visitCount: Int = 0, visitor: [String: String] = [:], catalogue: FieldCatalogue
     ) -> ConditionFacts {
         var facts = ConditionFacts(catalogue: catalogue)
         func text(_ key: String, _ value: String?) { if let value, !value.isEmpty { facts.set(key, .text(value)) } }
-        if let channel { text("visitor.channel", channel) }
+        text("visitor.channel", visitor["channel"])
         text("visitor.page_url", visitor["page_url"])
         text("visitor.source_ad", visitor["source"])
         text("visitor.region", visitor["region"])
