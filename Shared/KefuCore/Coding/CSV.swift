@@ -74,12 +74,16 @@ public enum CSV {
         return records
     }
 
-    /// One CSV line (CRLF-terminated), quoting fields that need it. Fields starting with
-    /// = + - @ are prefixed with ' so that spreadsheets do not run them as formulas.
+    /// The first characters that make a spreadsheet read a cell as a formula (OWASP's CSV
+    /// injection list: tab and carriage return too, which some spreadsheets skip before an `=`).
+    static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// One CSV line (CRLF-terminated), quoting fields that need it. Fields starting with a
+    /// formula character are prefixed with ' so that spreadsheets do not run them.
     public static func line(_ fields: [String]) -> String {
         fields.map { field in
             var value = field
-            if let first = value.first, "=+-@".contains(first) { value = "'" + value }
+            if let first = value.unicodeScalars.first.map(Character.init), formulaStarts.contains(first) { value = "'" + value }
             guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return value }
             return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }.joined(separator: ",") + "\r\n"

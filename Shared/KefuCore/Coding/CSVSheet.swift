@@ -47,7 +47,8 @@ public struct CSVSheet: Sendable {
 
     /// Undoes the export's protection against spreadsheet formulas (`'=…`).
     public static func unescapeFormula(_ value: String) -> String {
-        guard value.hasPrefix("'"), let second = value.dropFirst().first, "=+-@".contains(second) else { return value }
+        guard value.hasPrefix("'"), let second = value.unicodeScalars.dropFirst().first.map(Character.init),
+              CSV.formulaStarts.contains(second) else { return value }
         return String(value.dropFirst())
     }
 }
