@@ -14,6 +14,8 @@ import Testing
             let start = Date().addingTimeInterval(-3600)
             try await h.publish(VisitorSeen(visitorId: visitor, widgetId: UUID(), isNew: true, visitCount: 1, attributes: [:], seenAt: start), in: tenant)
             try await h.publish(VisitorPageViewed(visitorId: visitor, url: "https://shop.example/a", title: "A", referrer: nil, viewedAt: start.addingTimeInterval(10)), in: tenant)
+            let click = VisitorMenuClicked(visitorId: visitor, channelId: UUID(), key: "kefu_1", name: "价格", clickedAt: start.addingTimeInterval(15))
+            try await h.publish(click, in: tenant)
             try await h.publish(ConversationCreated(conversationId: ConversationID(), visitorId: visitor, widgetId: nil, channel: "web", createdAt: start.addingTimeInterval(20)), in: tenant)
             var found: String?
             #expect(try await h.eventually {
@@ -35,8 +37,10 @@ import Testing
             let trail = try await h.call(.get, "/v1/customers/\(id)/trail?limit=2", token: tenant.admin)
             #expect(trail.data.compactMap { $0["kind"] as? String } == ["follow_up", "conversation"])
             let rest = try await h.call(.get, "/v1/customers/\(id)/trail?cursor=\(trail.json["next_cursor"] as! String)", token: tenant.admin)
-            #expect(rest.data.compactMap { $0["kind"] as? String } == ["page_viewed"])
-            #expect((rest.data.first?["details"] as? [String: Any])?["url"] as? String == "https://shop.example/a")
+            #expect(rest.data.compactMap { $0["kind"] as? String } == ["menu_clicked", "page_viewed"])
+            #expect((rest.data.first?["details"] as? [String: Any])?["name"] as? String == "价格")
+            #expect((rest.data.first?["details"] as? [String: Any])?["key"] as? String == "kefu_1")
+            #expect((rest.data.last?["details"] as? [String: Any])?["url"] as? String == "https://shop.example/a")
             #expect(try await h.call(.get, "/v1/customers/\(id)/trail", token: other.admin).status == .notFound)
             #expect(try await h.call(.get, "/v1/customers/\(id)/trail", token: try await h.token(tenant, [.clientLogin])).status == .forbidden)
         }

@@ -238,7 +238,14 @@ import Testing
             #expect(((menus.first?["button"] as? [[String: Any]])?.first?["key"] as? String) == "kefu_0")
 
             let follower = "o" + UUID().uuidString.prefix(12)
-            #expect(try await deliver(h, account, event("CLICK", from: follower, key: "kefu_0")).1 == "success")
+            let click = event("CLICK", from: follower, key: "kefu_0")
+            #expect(try await deliver(h, account, click).1 == "success")
+            _ = try await deliver(h, account, click)  // WeChat's retry: one click all the same.
+            let clicks = try await TestEnvironment.ownerQuery("""
+                SELECT (payload->>'key') || ' ' || (payload->>'name') FROM kefu.events
+                WHERE tenant_id = \(tenant.id.uuid) AND type = 'visitor.menu_clicked'
+                """, as: String.self)
+            #expect(clicks == ["kefu_0 人工客服"], "the customer trail hears of the click once")
             let conversations = try await h.routing.call(.get, "/v1/conversations?view=active", token: agent.token)
             let conversation = try #require(conversations.data.first?["id"] as? String)
             #expect(conversations.data.first?["channel"] as? String == "wechat_official_account")

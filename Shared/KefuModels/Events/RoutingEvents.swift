@@ -42,6 +42,26 @@ public struct VisitorPageViewed: KefuEvent {
     }
 }
 
+/// An official account's follower pressed a menu button: WeChat's CLICK (a button with a key)
+/// or VIEW (a link). For the customer trail.
+public struct VisitorMenuClicked: KefuEvent {
+    public static let eventType = "visitor.menu_clicked"
+    public let visitorId: VisitorID
+    @LowercaseUUID public var channelId: UUID
+    /// The button's key (`kefu_0_1`) for a click, its URL for a link.
+    public let key: String
+    /// The button's name, when the channel's menu has it.
+    public let name: String?
+    public let clickedAt: Date
+    public init(visitorId: VisitorID, channelId: UUID, key: String, name: String?, clickedAt: Date) {
+        self.visitorId = visitorId
+        self.channelId = channelId
+        self.key = key
+        self.name = name
+        self.clickedAt = clickedAt
+    }
+}
+
 public struct ConversationCreated: KefuEvent {
     public static let eventType = "conversation.created"
     public let conversationId: ConversationID

@@ -9,6 +9,7 @@ public enum WebhookEventCatalogue {
         ConversationCreated.eventType, ConversationAssigned.eventType, ConversationTransferred.eventType, ConversationEnded.eventType,
         ConversationQueued.eventType, ConversationUpdated.eventType, AgentStateChanged.eventType,
         MessageCreated.eventType, SatisfactionRated.eventType, VisitorSeen.eventType, VisitorPageViewed.eventType,
+        VisitorMenuClicked.eventType,
         // The customer library's, when it publishes them.
         "customer.created", "customer.updated", "customer.merged", CustomerStageChanged.eventType,
     ]

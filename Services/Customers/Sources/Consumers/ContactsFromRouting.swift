@@ -11,7 +11,8 @@ struct ContactsFromRouting {
     let database: Database
 
     static let eventTypes: Set<String> = [
-        VisitorSeen.eventType, ConversationCreated.eventType, VisitorPageViewed.eventType, ConversationEnded.eventType,
+        VisitorSeen.eventType, ConversationCreated.eventType, VisitorPageViewed.eventType, VisitorMenuClicked.eventType,
+        ConversationEnded.eventType,
     ]
 
     func handle(_ event: StoredEvent) async throws {
@@ -56,6 +57,16 @@ struct ContactsFromRouting {
                 try await tx.query("""
                     INSERT INTO customers.page_views (tenant_id, id, customer_id, url, title, referrer, viewed_at)
                     VALUES (\(tx.tenantID.uuid), \(Self.id(of: event)), \(customer), \(view.url), \(view.title), \(view.referrer), \(view.viewedAt))
+                    ON CONFLICT DO NOTHING
+                    """)
+            }
+        case VisitorMenuClicked.eventType:
+            let click = try event.decode(VisitorMenuClicked.self)
+            try await database.withTenant(event.tenantID) { tx in
+                let customer = try await tx.contact(for: click.visitorId, attributes: [:])
+                try await tx.query("""
+                    INSERT INTO customers.menu_clicks (tenant_id, id, customer_id, channel_id, key, name, clicked_at)
+                    VALUES (\(tx.tenantID.uuid), \(Self.id(of: event)), \(customer), \(click.channelId), \(click.key), \(click.name), \(click.clickedAt))
                     ON CONFLICT DO NOTHING
                     """)
             }

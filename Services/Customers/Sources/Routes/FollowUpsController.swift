@@ -67,11 +67,11 @@ struct FollowUpsController {
     }
 
     struct TrailEntry: ResponseEncodable, Codable, Sendable {
-        /// `page_viewed`, `conversation`, `follow_up`, `merge`.
+        /// `page_viewed`, `menu_clicked`, `conversation`, `follow_up`, `merge`.
         let kind: String
         @LowercaseUUID var id: UUID
         let at: Date
-        /// What the entry says, by kind: url/title/referrer; channel/ended_at; note/author_id;
+        /// What the entry says, by kind: url/title/referrer; channel_id/key/name; channel/ended_at; note/author_id;
         /// merged_ids/reason.
         let details: [String: JSONValue]
     }
@@ -89,6 +89,10 @@ struct FollowUpsController {
                     SELECT 'page_viewed' AS kind, id, viewed_at AS at,
                            jsonb_strip_nulls(jsonb_build_object('url', url, 'title', title, 'referrer', referrer)) AS details
                     FROM customers.page_views WHERE customer_id = \(id)
+                    UNION ALL
+                    SELECT 'menu_clicked', id, clicked_at,
+                           jsonb_strip_nulls(jsonb_build_object('channel_id', channel_id, 'key', key, 'name', name))
+                    FROM customers.menu_clicks WHERE customer_id = \(id)
                     UNION ALL
                     SELECT 'conversation', conversation_id, started_at,
                            jsonb_strip_nulls(jsonb_build_object('channel', channel, 'ended_at', ended_at))

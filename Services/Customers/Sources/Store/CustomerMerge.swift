@@ -89,6 +89,7 @@ extension TenantTransaction {
         // Follow-ups and pages move; each employee's own remark and favourite on the survivor win.
         try await query("UPDATE customers.follow_ups SET customer_id = \(survivor) WHERE customer_id = ANY(\(losers)::uuid[])")
         try await query("UPDATE customers.page_views SET customer_id = \(survivor) WHERE customer_id = ANY(\(losers)::uuid[])")
+        try await query("UPDATE customers.menu_clicks SET customer_id = \(survivor) WHERE customer_id = ANY(\(losers)::uuid[])")
         // Rows the losers were imported from now name the survivor: a re-run of that file finds
         // them and brings the merged-away customer back no more. (Moved by delete and insert: the
         // service may not update the table.)

@@ -48,7 +48,8 @@ struct WeChatInbound: Sendable {
 ///   so configured (`unmatched_to_agent`), a conversation is opened with the message; else the
 ///   message reply, if any;
 /// - menu CLICK: the button's reply, or "connect to an agent" opening (or continuing) a
-///   conversation; VIEW and location reports need no answer.
+///   conversation; VIEW (a link) needs no answer; both publish `visitor.menu_clicked`; location
+///   reports need no answer.
 /// The delivery's dedupe row is written with its effect, so a repeat finds it and gets the same answer.
 struct WeChatInboundHandler: Sendable {
     let routing: Routing
@@ -77,6 +78,11 @@ struct WeChatInboundHandler: Sendable {
                     stored.message = message.id
                 }
             }
+            // Once per delivery (a repeat returned above): the customer trail's menu clicks.
+            func publishClick(_ name: String?) async throws {
+                guard let key = inbound.fields["EventKey"], !key.isEmpty else { return }
+                try await tx.publish(VisitorMenuClicked(visitorId: visitor, channelId: channel.id, key: String(key.prefix(1000)), name: name, clickedAt: Date()))
+            }
             switch inbound.event {
             case "subscribe"?:
                 try await tx.query("UPDATE routing.channel_users SET subscribed = true WHERE channel_id = \(channel.id) AND external_id = \(inbound.follower)")
@@ -84,13 +90,16 @@ struct WeChatInboundHandler: Sendable {
                 try await tx.query("UPDATE routing.channel_users SET subscribed = false WHERE channel_id = \(channel.id) AND external_id = \(inbound.follower)")
             case "click"?:
                 let item = inbound.fields["EventKey"].flatMap { WeChatReplies.menuItem(key: $0, in: autoReply.menu) }
+                try await publishClick(item?.name)
                 switch item?.action {
                 case .reply?: reply = passive(item?.reply)
                 case .connectAgent?: try await converse(nil)
                 default: break
                 }
+            case "view"?:
+                try await publishClick(nil)  // A link: WeChat opens it, nothing to answer.
             case .some:
-                break  // VIEW, LOCATION reports and other events need no answer.
+                break  // LOCATION reports and other events need no answer.
             case nil:
                 guard let body = inbound.messageBody else { break }
                 let live = try await tx.conversations(where: "c.visitor_id = \(visitor.uuid) AND c.status <> 'ended'", withTrace: false).first
