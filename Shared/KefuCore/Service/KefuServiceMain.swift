@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// The whole `main` of every `kefu-<service>` executable:
 ///   kefu-<service>            migrate, then serve until SIGTERM/SIGINT (graceful: in-flight requests finish)
@@ -23,7 +24,15 @@ public enum KefuServiceMain {
         do {
             switch arguments.first {
             case nil, "serve":
-                try await buildApplication(S.self, config: config, logger: logger).runService()
+                let application = try await buildApplication(S.self, config: config, logger: logger)
+                var group = ServiceGroupConfiguration(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                // A graceful stop lets requests, event batches and webhook attempts finish (each
+                // bounded well below this); should anything still hang, the process is cancelled
+                // and then ends all the same, rather than waiting for a SIGKILL (seen once: an
+                // accounts process that never finished its graceful shutdown, with no socket open).
+                group.maximumGracefulShutdownDuration = .seconds(60)
+                group.maximumCancellationDuration = .seconds(10)
+                try await ServiceGroup(configuration: group).run()
             case "migrate":
                 let applied = try await Migrator(
                     url: try DatabaseURL(config.migrationDatabaseURL), schemaDirectory: config.schemaDirectory, logger: logger
