@@ -241,11 +241,12 @@ import Testing
             let click = event("CLICK", from: follower, key: "kefu_0")
             #expect(try await deliver(h, account, click).1 == "success")
             _ = try await deliver(h, account, click)  // WeChat's retry: one click all the same.
+            #expect(try await deliver(h, account, event("VIEW", from: follower, key: "https://shop.example/")).1 == "success")
             let clicks = try await TestEnvironment.ownerQuery("""
-                SELECT (payload->>'key') || ' ' || (payload->>'name') FROM kefu.events
+                SELECT concat_ws(' ', payload->>'key', payload->>'name') FROM kefu.events
                 WHERE tenant_id = \(tenant.id.uuid) AND type = 'visitor.menu_clicked'
                 """, as: String.self)
-            #expect(clicks == ["kefu_0 人工客服"], "the customer trail hears of the click once")
+            #expect(clicks.sorted() == ["kefu_0 人工客服", "https://shop.example/"].sorted(), "each press once; a link has no name")
             let conversations = try await h.routing.call(.get, "/v1/conversations?view=active", token: agent.token)
             let conversation = try #require(conversations.data.first?["id"] as? String)
             #expect(conversations.data.first?["channel"] as? String == "wechat_official_account")

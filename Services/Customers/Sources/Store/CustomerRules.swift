@@ -69,10 +69,8 @@ extension TenantTransaction {
         let rules: RuleSet
         if let given { rules = given } else { rules = try await ruleSet() }
         guard !rules.scoring.isEmpty || (!customer.entered && !rules.entry.isEmpty) || customer.valueScore != 0 else { return }
-        let visitor = try await query("SELECT visitor_facts::text FROM customers.customers WHERE id = \(id)").decode(String.self)
-            .reduce(into: [String: String]()) { facts, text in
-                facts = (try? KefuJSON.decoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
-            }
+        let stored = try await query("SELECT visitor_facts::text FROM customers.customers WHERE id = \(id)").collect().first
+        let visitor = try stored.map { try KefuJSON.decoder().decode([String: String].self, from: Data(try $0.decode(String.self).utf8)) } ?? [:]
         let facts = CustomerFacts.of(customer, visitor: visitor, catalogue: rules.catalogue)
         if !customer.entered, let (rule, _) = rules.entry.first(where: { $0.1.matches(facts) }) {
             try await query("UPDATE customers.customers SET entered = true, entered_at = now(), updated_at = now() WHERE id = \(id)")

@@ -33,10 +33,9 @@ struct VisitorsController {
         try await routing.rateLimiter.admit([
             RateLimit(key: "visitors address \(context.remoteAddress ?? "unknown")", limit: routing.visitorsPerAddress, window: 60),
         ])
-        guard key.count <= 64, let (tenant, widget) = try await routing.reception.widget(key: key),
-              try await routing.reception.snapshot(for: tenant, holding: { $0.widgets.contains { $0.id == widget } })
-                  .widgets.contains(where: { $0.id == widget })
-        else { throw Problem.notFound("widget") }
+        guard key.count <= 64, let (tenant, widget) = try await routing.reception.widget(key: key) else { throw Problem.notFound("widget") }
+        let holdsWidget = { (snapshot: ReceptionSnapshot) in snapshot.widgets.contains { $0.id == widget } }
+        guard holdsWidget(try await routing.reception.snapshot(for: tenant, holding: holdsWidget)) else { throw Problem.notFound("widget") }
         // A token of another tenant (or a forged one) is simply not this visitor: a new one starts.
         let earlier = body.visitorToken.flatMap { routing.visitorTokens.verify($0) }.flatMap { $0.tid == tenant ? $0.vid : nil }
         let (visitor, visits, isNew) = try await routing.database.withTenant(tenant) { tx -> (VisitorID, Int, Bool) in
