@@ -8,13 +8,6 @@ import Testing
 
 /// CSV import (row results, good rows kept, re-runs change nothing) and streamed export.
 @Suite struct CSVTests {
-    func upload(_ h: CustomersHarness, _ csv: String, token: String) async throws -> APIReply {
-        try await h.client.execute(
-            uri: "/v1/customers/import", method: .post,
-            headers: [.authorization: "Bearer \(token)", .contentType: "text/csv"], body: ByteBuffer(string: csv)
-        ) { APIReply(status: $0.status, headers: $0.headers, body: Data(buffer: $0.body)) }
-    }
-
     @Test func importReportsEachRowAndARerunChangesNothing() async throws {
         try await CustomersHarness.run { h in
             let tenant = try await h.tenant()
@@ -28,7 +21,7 @@ import Testing
                 + ",13900000003,,,,,\r\n"
                 + "\"O'Neil\",,,,,\"'=HYPERLINK(\"\"x\"\")\",\r\n"
                 + "王五,not-a-phone,,,lots,,\r\n"
-            let first = try await upload(h, csv, token: tenant.admin)
+            let first = try await h.upload(csv, token: tenant.admin)
             #expect(first.status == .ok, "\(first.text)")
             #expect(first.json["created"] as? Int == 2 && first.json["failed"] as? Int == 3 && first.json["skipped"] as? Int == 0)
             let rows = first.json["rows"] as? [[String: Any]] ?? []
@@ -45,21 +38,14 @@ import Testing
             let oneil = try await h.call(.get, "/v1/customers/\(rows[3]["customer_id"] as! String)", token: tenant.admin)
             #expect(oneil.string("remark") == "=HYPERLINK(\"x\")", "the export's formula guard is undone")
 
-            let again = try await upload(h, csv, token: tenant.admin)
+            let again = try await h.upload(csv, token: tenant.admin)
             #expect(again.json["created"] as? Int == 0 && again.json["skipped"] as? Int == 2 && again.json["failed"] as? Int == 3)
             #expect(try await h.call(.get, "/v1/customers/count", token: tenant.admin).json["count"] as? Int == 2, "a re-run creates nothing")
 
-            #expect(try await upload(h, "name,colour\r\nX,red\r\n", token: tenant.admin).fields == ["columns"])
-            #expect(try await upload(h, "name\r\n\"unclosed\r\n", token: tenant.admin).code == "malformed_csv")
-            #expect(try await upload(h, "name\r\nX\r\n", token: try await h.token(tenant, [.customersView, .customersEdit])).status == .forbidden)
+            #expect(try await h.upload("name,colour\r\nX,red\r\n", token: tenant.admin).fields == ["columns"])
+            #expect(try await h.upload("name\r\n\"unclosed\r\n", token: tenant.admin).code == "malformed_csv")
+            #expect(try await h.upload("name\r\nX\r\n", token: try await h.token(tenant, [.customersView, .customersEdit])).status == .forbidden)
         }
-    }
-
-    func upload(_ h: CustomersHarness, bytes: [UInt8], token: String) async throws -> APIReply {
-        try await h.client.execute(
-            uri: "/v1/customers/import", method: .post,
-            headers: [.authorization: "Bearer \(token)", .contentType: "text/csv"], body: ByteBuffer(bytes: bytes)
-        ) { APIReply(status: $0.status, headers: $0.headers, body: Data(buffer: $0.body)) }
     }
 
     /// An owner column gives each row's customer its owner: an active employee of the tenant,
@@ -71,7 +57,7 @@ import Testing
             let agent = try await h.employee(in: tenant)
             let stranger = try await h.employee(in: other)
             let csv = "name,owner_id\r\nOwned,\(agent)\r\nImporter's,\r\nStranger's,\(stranger)\r\nBad,nobody\r\n"
-            let imported = try await upload(h, csv, token: tenant.admin)
+            let imported = try await h.upload(csv, token: tenant.admin)
             #expect(imported.status == .ok, "\(imported.text)")
             #expect(imported.json["created"] as? Int == 2 && imported.json["failed"] as? Int == 2)
             let rows = imported.json["rows"] as? [[String: Any]] ?? []
@@ -81,7 +67,7 @@ import Testing
             var owners: [String: String] = [:]
             for customer in list { owners[customer["name"] as? String ?? ""] = customer["owner_id"] as? String }
             #expect(owners == ["Owned": agent.description, "Importer's": tenant.adminID.description])
-            #expect(try await upload(h, csv, token: try await h.token(tenant, [.customersView, .customersEdit])).status == .forbidden)
+            #expect(try await h.upload(csv, token: try await h.token(tenant, [.customersView, .customersEdit])).status == .forbidden)
         }
     }
 
@@ -92,7 +78,7 @@ import Testing
             // "name,region,remark\r\n张三,上海,\"老客户，喜欢茶\"\r\n" in GB18030 (Python's codec).
             let gb18030: [UInt8] = [110, 97, 109, 101, 44, 114, 101, 103, 105, 111, 110, 44, 114, 101, 109, 97, 114, 107, 13, 10, 213, 197, 200, 253,
                                     44, 201, 207, 186, 163, 44, 34, 192, 207, 191, 205, 187, 167, 163, 172, 207, 178, 187, 182, 178, 232, 34, 13, 10]
-            let imported = try await upload(h, bytes: gb18030, token: tenant.admin)
+            let imported = try await h.upload(bytes: gb18030, token: tenant.admin)
             #expect(imported.status == .ok, "\(imported.text)")
             #expect(imported.json["created"] as? Int == 1)
             let list = try await h.call(.get, "/v1/customers", token: tenant.admin)
@@ -100,7 +86,7 @@ import Testing
             #expect(list.data.first?["region"] as? String == "上海")
             #expect(list.data.first?["remark"] as? String == "老客户，喜欢茶")
             // Neither UTF-8 nor GB18030 (0xFF begins no character of either): refused, nothing written.
-            let bad = try await upload(h, bytes: Array("name\r\n".utf8) + [0xFF, 0x41, 13, 10], token: tenant.admin)
+            let bad = try await h.upload(bytes: Array("name\r\n".utf8) + [0xFF, 0x41, 13, 10], token: tenant.admin)
             #expect(bad.status == .badRequest && bad.code == "malformed_csv")
             #expect(try await h.call(.get, "/v1/customers/count", token: tenant.admin).json["count"] as? Int == 1)
         }
@@ -112,12 +98,12 @@ import Testing
         try await CustomersHarness.run { h in
             let tenant = try await h.tenant()
             let csv = "name,phones\r\n张三,13800000011\r\n张三丰,13800000012\r\n"
-            let first = try await upload(h, csv, token: tenant.admin)
+            let first = try await h.upload(csv, token: tenant.admin)
             let ids = (first.json["rows"] as? [[String: Any]] ?? []).compactMap { $0["customer_id"] as? String }
             try #require(ids.count == 2, "\(first.text)")
             let merged = try await h.call(.post, "/v1/customers/\(ids[0])/merge", token: tenant.admin, json: ["from": [ids[1]]])
             try #require(merged.status == .ok, "\(merged.text)")
-            let again = try await upload(h, csv, token: tenant.admin)
+            let again = try await h.upload(csv, token: tenant.admin)
             #expect(again.json["created"] as? Int == 0 && again.json["skipped"] as? Int == 2, "\(again.text)")
             #expect((again.json["rows"] as? [[String: Any]] ?? []).map { $0["customer_id"] as? String } == [ids[0], ids[0]])
             #expect(try await h.call(.get, "/v1/customers/count", token: tenant.admin).json["count"] as? Int == 1)
@@ -129,7 +115,7 @@ import Testing
             let tenant = try await h.tenant()
             let csv = "name,phones\r\n" + (0..<20).map { "Customer \($0),1380000\(1000 + $0)\r\n" }.joined()
             let created = try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<2 { group.addTask { try await upload(h, csv, token: tenant.admin).json["created"] as? Int ?? -1 } }
+                for _ in 0..<2 { group.addTask { try await h.upload(csv, token: tenant.admin).json["created"] as? Int ?? -1 } }
                 return try await group.reduce(0, +)
             }
             #expect(created == 20)

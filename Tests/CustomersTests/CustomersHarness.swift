@@ -6,6 +6,7 @@ import HummingbirdTesting
 import KefuCore
 import KefuModels
 import KefuTestSupport
+import NIOCore
 import Reception
 import Testing
 
@@ -74,6 +75,18 @@ struct CustomersHarness: Sendable {
         try await TestKeys.shared.token(
             tenant: tenant.id, employee: employee, permissions: permissions, scopes: DataScopes(customers: scopes, organisation: .company)
         )
+    }
+
+    /// A CSV file posted to the import (`POST /v1/customers/import`).
+    func upload(_ csv: String, token: String) async throws -> APIReply {
+        try await upload(bytes: Array(csv.utf8), token: token)
+    }
+
+    func upload(bytes: [UInt8], token: String) async throws -> APIReply {
+        try await client.execute(
+            uri: "/v1/customers/import", method: .post,
+            headers: [.authorization: "Bearer \(token)", .contentType: "text/csv"], body: ByteBuffer(bytes: bytes)
+        ) { APIReply(status: $0.status, headers: $0.headers, body: Data(buffer: $0.body)) }
     }
 
     func publish<E: KefuEvent>(_ event: E, in tenant: Tenant) async throws {

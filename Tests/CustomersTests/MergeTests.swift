@@ -205,7 +205,7 @@ import Testing
             #expect(try await h.call(.get, "/v1/customers/\(first)", token: tenant.admin).status == .ok, "nothing merged")
             #expect(try await h.call(.patch, "/v1/customers/\(first)", token: tenant.admin, json: ["phones": [["value": "13600000001"]]]).status == .ok)
             #expect(try await phones(first) == ["13600000001"])
-            let imported = try await CSVTests().upload(h, "name,phones\r\nThird,13600000004\r\n", token: tenant.admin)
+            let imported = try await h.upload("name,phones\r\nThird,13600000004\r\n", token: tenant.admin)
             #expect(imported.json["created"] as? Int == 1, "\(imported.text)")
             let third = try #require((imported.json["rows"] as? [[String: Any]])?.first?["customer_id"] as? String)
             #expect(try await phones(third) == ["13600000004"])

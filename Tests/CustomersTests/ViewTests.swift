@@ -156,7 +156,7 @@ import Testing
             #expect(try await found("公司") == [id])
             #expect(try await h.call(.patch, "/v1/customers/\(id)", token: tenant.admin, json: ["remark": NSNull()]).status == .ok)
             #expect(try await found("公司").isEmpty)
-            let imported = try await CSVTests().upload(h, "name,remark\n赵敏,\n", token: tenant.admin)
+            let imported = try await h.upload("name,remark\n赵敏,\n", token: tenant.admin)
             #expect(imported.status == .ok, "\(imported.text)")
             #expect(try await found("赵敏").count == 1)
         }

@@ -40,9 +40,10 @@ struct CustomFieldsController {
         let type: PatchField<String>
         let choices: PatchField<[String]>
         let required: PatchField<Bool>
+        let validation: PatchField<FieldValidation>
         let position: PatchField<Int>
 
-        enum CodingKeys: String, CodingKey { case apiName, displayName, type, choices, required, position }
+        enum CodingKeys: String, CodingKey { case apiName, displayName, type, choices, required, validation, position }
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -51,6 +52,7 @@ struct CustomFieldsController {
             type = try c.decodePatch(String.self, forKey: .type)
             choices = try c.decodePatch([String].self, forKey: .choices)
             required = try c.decodePatch(Bool.self, forKey: .required)
+            validation = try c.decodePatch(FieldValidation.self, forKey: .validation)
             position = try c.decodePatch(Int.self, forKey: .position)
         }
     }
@@ -59,6 +61,10 @@ struct CustomFieldsController {
     static func isAPIName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, ("a"..."z").contains(first), name.count <= 40 else { return false }
         return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+    }
+
+    static func json(_ validation: FieldValidation?) throws -> String? {
+        try validation.map { String(decoding: try KefuJSON.encoder().encode($0), as: UTF8.self) }
     }
 
     static func checkChoices(_ choices: [String]?, type: String, _ v: inout Validation) -> [String]? {
@@ -92,6 +98,7 @@ struct CustomFieldsController {
         v.check(CustomFieldView.types.contains(type), "type", "must be one of \(CustomFieldView.types.joined(separator: ", "))",
                 code: body.type.isPresent ? "invalid_choice" : "required")
         let choices = CustomFieldView.types.contains(type) ? Self.checkChoices(body.choices.value, type: type, &v) : nil
+        let validation = FieldValidation.checked(body.validation.value, type: type, choices: choices?.count ?? 0, &v)
         try v.throwIfInvalid()
         let id = UUID()
         let field = try await database.withTenant(principal.tenantID) { tx in
@@ -102,9 +109,9 @@ struct CustomFieldsController {
             }
             try await rejectingDuplicates(as: .conflict(code: "api_name_taken", detail: "A custom field named \(apiName!) exists.")) {
                 try await tx.query("""
-                    INSERT INTO customers.fields (tenant_id, id, api_name, display_name, type, choices, required, position)
+                    INSERT INTO customers.fields (tenant_id, id, api_name, display_name, type, choices, required, validation, position)
                     VALUES (\(tx.tenantID.uuid), \(id), \(apiName!), \(displayName!), \(type), \(choices), \(body.required.value ?? false),
-                            \(body.position.value ?? count))
+                            \(try Self.json(validation))::jsonb, \(body.position.value ?? count))
                     """)
             }
             let field = try await tx.customField(id)
@@ -116,8 +123,9 @@ struct CustomFieldsController {
         return EditedResponse(status: .created, response: field)
     }
 
-    /// Changes the display name, choices, required flag or position. The API name and the type
-    /// are the field's identity (stored values and rules depend on them): changing them is a 422.
+    /// Changes the display name, choices, required flag, validation or position. The API name and
+    /// the type are the field's identity (stored values and rules depend on them): changing them
+    /// is a 422. A new validation holds values written from then on; stored ones stay as they are.
     @Sendable func update(request: Request, context: KefuRequestContext) async throws -> CustomFieldView {
         let principal = try context.requirePermission(.customersFields)
         let id = try context.parameters.uuid(what: "custom field")
@@ -133,9 +141,11 @@ struct CustomFieldsController {
             if case .null = body.displayName { v.add("display_name", "cannot be cleared", code: "required") }
             let displayName = v.text(body.displayName.value, "display_name", length: 1...30, optional: body.displayName.value == nil) ?? before.displayName
             let choices = body.choices.isPresent ? Self.checkChoices(body.choices.value, type: before.type, &v) : before.choices
+            let validation = body.validation.isPresent
+                ? FieldValidation.checked(body.validation.value, type: before.type, choices: choices?.count ?? 0, &v) : before.validation
             try v.throwIfInvalid()
             try await tx.query("""
-                UPDATE customers.fields SET display_name = \(displayName), choices = \(choices),
+                UPDATE customers.fields SET display_name = \(displayName), choices = \(choices), validation = \(try Self.json(validation))::jsonb,
                     required = \(body.required.value ?? before.required), position = \(body.position.value ?? before.position), updated_at = now()
                 WHERE id = \(id)
                 """)

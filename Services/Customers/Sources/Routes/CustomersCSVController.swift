@@ -116,8 +116,10 @@ struct CustomersCSVController {
             request, context: context, required: ["name"], allowed: known.contains,
             describeAllowed: (Self.profileColumns + [Self.ownerColumn, "custom.<api_name>"]).joined(separator: ", "), maxRows: Self.maxRows, maxBytes: 64 << 20
         )
-        let named = Set(sheet.records.compactMap { $0.values[Self.ownerColumn].flatMap(UUID.init(uuidString:)) })
-        let activeOwners = try await database.withTenant(principal.tenantID) { tx in try await tx.activeEmployees(among: named) }
+        // Owners and the values of employee fields, checked in one query for the whole file.
+        let employeeColumns = [Self.ownerColumn] + fields.values.filter { $0.type == "employee" }.map { "custom.\($0.apiName)" }
+        let named = Set(sheet.records.flatMap { record in employeeColumns.compactMap { record.values[$0].flatMap(UUID.init(uuidString:)) } })
+        let activeEmployees = try await database.withTenant(principal.tenantID) { tx in try await tx.activeEmployees(among: named) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         // Every row is validated before anything is written, so a bad row is reported and never
@@ -131,12 +133,14 @@ struct CustomersCSVController {
             var profile = Profile()
             if !input.name.isPresent { v.add("name", "is required", code: "required") }
             profile.apply(input, &v, settings: settings)
-            profile.custom = CustomFieldView.values(input.customFields.value, over: [:], creating: true, fields: fields, &v)
+            profile.custom = CustomFieldView.values(
+                input.customFields.value, over: [:], creating: true, fields: fields, employees: activeEmployees, &v
+            )
             var named: UUID?
             if let cell = values[Self.ownerColumn], !cell.isEmpty {
                 named = UUID(uuidString: cell)
                 if let named {
-                    v.check(activeOwners.contains(named), "owner_id", "is not an active employee", code: "not_found")
+                    v.check(activeEmployees.contains(named), "owner_id", "is not an active employee", code: "not_found")
                 } else {
                     v.add("owner_id", "must be an employee id", code: "wrong_type")
                 }

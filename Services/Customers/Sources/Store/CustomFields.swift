@@ -12,6 +12,8 @@ struct CustomFieldView: ResponseEncodable, Codable, Sendable {
     let type: String
     let choices: [String]?
     let required: Bool
+    /// Bounds beyond the type's own (lengths, numbers, dates, choices picked); nil for none.
+    let validation: FieldValidation?
     let position: Int
     /// System fields (source, follow-up status, funnel stage) are listed beside custom ones but fixed.
     let system: Bool
@@ -23,12 +25,12 @@ struct CustomFieldView: ResponseEncodable, Codable, Sendable {
     /// The fixed system fields, with the tenant's follow-up statuses and funnel stages as choices.
     static func systemFields(_ settings: LibrarySettings) -> [CustomFieldView] {
         [
-            .init(id: nil, apiName: "source", displayName: "Source", type: "short_text", choices: nil, required: false, position: -3,
+            .init(id: nil, apiName: "source", displayName: "Source", type: "short_text", choices: nil, required: false, validation: nil, position: -3,
                   system: true, createdAt: nil, updatedAt: nil),
             .init(id: nil, apiName: "follow_up_status", displayName: "Follow-up status", type: "single_choice",
-                  choices: settings.followUpStatuses, required: false, position: -2, system: true, createdAt: nil, updatedAt: nil),
+                  choices: settings.followUpStatuses, required: false, validation: nil, position: -2, system: true, createdAt: nil, updatedAt: nil),
             .init(id: nil, apiName: "funnel_stage", displayName: "Funnel stage", type: "single_choice",
-                  choices: settings.funnelStages, required: false, position: -1, system: true, createdAt: nil, updatedAt: nil),
+                  choices: settings.funnelStages, required: false, validation: nil, position: -1, system: true, createdAt: nil, updatedAt: nil),
         ]
     }
     static let systemNames: Set<String> = ["source", "follow_up_status", "funnel_stage"]
@@ -49,13 +51,23 @@ struct CustomFieldView: ResponseEncodable, Codable, Sendable {
         CustomerFieldChanged(apiName: apiName, type: conditionType, choices: choices, exists: true)
     }
 
+    /// The longest text a field of this type holds (its validation may ask less).
+    static func textLimit(_ type: String) -> Int { type == "long_text" ? 5000 : 200 }
+
     /// Checks one value for this field and gives it as stored (dates and instants normalised, so
-    /// that stored values compare as their type).
-    func normalised(_ value: JSONValue, _ key: String, _ v: inout Validation) -> JSONValue? {
+    /// that stored values compare as their type), then holds it to the field's validation.
+    /// `employees` are the tenant's active employees among the ids the request names.
+    func normalised(_ value: JSONValue, _ key: String, employees: Set<UUID>, _ v: inout Validation) -> JSONValue? {
+        let errors = v.errors.count
+        guard let stored = typed(value, key, employees: employees, &v) else { return nil }
+        validation?.check(stored, type: type, key, &v)
+        return v.errors.count == errors ? stored : nil
+    }
+
+    private func typed(_ value: JSONValue, _ key: String, employees: Set<UUID>, _ v: inout Validation) -> JSONValue? {
         switch (type, value) {
         case ("short_text", .string(let text)), ("long_text", .string(let text)):
-            let limit = type == "short_text" ? 200 : 5000
-            guard let text = v.text(text, key, length: 1...limit) else { return nil }
+            guard let text = v.text(text, key, length: 1...Self.textLimit(type)) else { return nil }
             return .string(text)
         case ("number", .number):
             return value
@@ -80,8 +92,13 @@ struct CustomFieldView: ResponseEncodable, Codable, Sendable {
                 if !picked.contains(choice) { picked.append(choice) }
             }
             return .array(picked.map(JSONValue.string))
-        case ("employee", .string(let id)) where UUID(uuidString: id) != nil:
-            return .string(id.lowercased())
+        case ("employee", .string(let text)):
+            guard let id = UUID(uuidString: text) else { break }
+            guard employees.contains(id) else {
+                v.add(key, "is not an active employee of the tenant", code: "not_found")
+                return nil
+            }
+            return .string(text.lowercased())
         default:
             break
         }
@@ -104,13 +121,14 @@ struct CustomFieldView: ResponseEncodable, Codable, Sendable {
 extension TenantTransaction {
     func customFields(id: UUID? = nil) async throws -> [CustomFieldView] {
         let rows = try await query("""
-            SELECT id, api_name, display_name, type, choices, required, position, created_at, updated_at FROM customers.fields
+            SELECT id, api_name, display_name, type, choices, required, validation::text, position, created_at, updated_at FROM customers.fields
             WHERE \(id)::uuid IS NULL OR id = \(id) ORDER BY position, api_name
             """)
         var fields: [CustomFieldView] = []
-        for try await r in rows.decode((UUID, String, String, String, [String]?, Bool, Int, Date, Date).self) {
-            fields.append(.init(id: r.0, apiName: r.1, displayName: r.2, type: r.3, choices: r.4, required: r.5, position: r.6,
-                                system: false, createdAt: r.7, updatedAt: r.8))
+        for try await r in rows.decode((UUID, String, String, String, [String]?, Bool, String?, Int, Date, Date).self) {
+            let validation = try r.6.map { try KefuJSON.decoder().decode(FieldValidation.self, from: Data($0.utf8)) }
+            fields.append(.init(id: r.0, apiName: r.1, displayName: r.2, type: r.3, choices: r.4, required: r.5, validation: validation,
+                                position: r.7, system: false, createdAt: r.8, updatedAt: r.9))
         }
         return fields
     }
@@ -122,14 +140,29 @@ extension TenantTransaction {
         _ input: [String: JSONValue]?, over current: [String: JSONValue], creating: Bool, _ v: inout Validation
     ) async throws -> [String: JSONValue] {
         let fields = Dictionary(uniqueKeysWithValues: try await customFields().map { ($0.apiName, $0) })
-        return CustomFieldView.values(input, over: current, creating: creating, fields: fields, &v)
+        let employees = try await activeEmployees(among: CustomFieldView.employeeIDs(in: [input], fields: fields))
+        return CustomFieldView.values(input, over: current, creating: creating, fields: fields, employees: employees, &v)
     }
 }
 
 extension CustomFieldView {
-    /// `customValues` against fields already read (an import reads them once for every row).
+    /// The employee ids that values of `employee` fields name, to check in one query (an import
+    /// checks every row's at once).
+    static func employeeIDs(in inputs: [[String: JSONValue]?], fields: [String: CustomFieldView]) -> Set<UUID> {
+        var ids: Set<UUID> = []
+        for input in inputs {
+            for (key, value) in input ?? [:] where fields[key]?.type == "employee" {
+                if case .string(let text) = value, let id = UUID(uuidString: text) { ids.insert(id) }
+            }
+        }
+        return ids
+    }
+
+    /// `customValues` against fields (and employees) already read (an import reads them once for
+    /// every row).
     static func values(
-        _ input: [String: JSONValue]?, over current: [String: JSONValue], creating: Bool, fields: [String: CustomFieldView], _ v: inout Validation
+        _ input: [String: JSONValue]?, over current: [String: JSONValue], creating: Bool, fields: [String: CustomFieldView],
+        employees: Set<UUID>, _ v: inout Validation
     ) -> [String: JSONValue] {
         var values = current
         for (key, value) in input ?? [:] {
@@ -140,7 +173,7 @@ extension CustomFieldView {
             }
             if case .null = value {
                 values[key] = nil
-            } else if let stored = field.normalised(value, path, &v) {
+            } else if let stored = field.normalised(value, path, employees: employees, &v) {
                 values[key] = stored
             }
         }
