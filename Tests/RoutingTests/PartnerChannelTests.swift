@@ -79,6 +79,36 @@ import Testing
         }
     }
 
+    /// A partner may say what else it knows its user as (a phone, an email…): routing keeps it
+    /// and tells the customer library once per new identity, not once per message.
+    @Test func aPartnerNamesItsUsersOtherIdentitiesOnce() async throws {
+        try await RoutingHarness.run { h in
+            let tenant = try await h.tenant()
+            _ = try await onlineAgent(h, tenant)
+            let channel = try await partnerChannel(h, tenant)
+            let key = try await TestKeys.shared.apiKeyToken(tenant: tenant.id, permissions: [.receptionChannels])
+            func send(_ id: String, _ identities: [[String: Any]]) async throws -> APIReply {
+                try await h.routing.call(.post, "/v1/channels/\(channel)/inbound/messages", token: key, json: [
+                    "user_id": "u-7", "client_message_id": id, "body": ["type": "text", "text": "Hi"], "identities": identities,
+                ])
+            }
+            let refused = try await send("m-0", [["kind": "partner", "external_id": "x"], ["kind": "phone", "external_id": " "]])
+            #expect(refused.status == .unprocessableContent && refused.fields == ["identities[0].kind", "identities[1].external_id"], "\(refused.text)")
+            #expect(try await send("m-1", [["kind": "phone", "external_id": "13800000001"]]).status == .created)
+            #expect(try await send("m-2", [["kind": "phone", "external_id": "13800000001"]]).status == .created)
+            #expect(try await send("m-3", [["kind": "email", "external_id": "Li@Example.com"], ["kind": "phone", "external_id": "13800000001"]])
+                .status == .created)
+            let seen = try await TestEnvironment.ownerQuery("""
+                SELECT (payload->>'is_new') || ' ' || (payload->'identities')::text FROM kefu.events
+                WHERE tenant_id = \(tenant.id.uuid) AND type = 'channel_user.seen' ORDER BY id
+                """, as: String.self)
+            #expect(seen == [
+                #"true [{"kind": "phone", "external_id": "13800000001"}]"#,
+                #"false [{"kind": "phone", "external_id": "13800000001"}, {"kind": "email", "external_id": "li@example.com"}]"#,
+            ], "the refused message stored nothing; a repeated identity publishes nothing")
+        }
+    }
+
     @Test func onlyTheTenantsPartnerAPIKeyReachesItsChannel() async throws {
         try await RoutingHarness.run { h in
             let tenant = try await h.tenant()

@@ -6,7 +6,9 @@ import Foundation
 
 /// A channel user (a partner's user id, a follower's openid) reached routing: the customer
 /// library makes them a contact known by that identity (`partner` / `wechat_openid`, within the
-/// channel) and by their visitor id.
+/// channel) and by their visitor id. Published again (`isNew` false) when the partner names
+/// identities of the user it had not named before: a strong one (a phone, a unionid) that
+/// another customer holds means the same person, and the library merges the two.
 public struct ChannelUserSeen: KefuEvent {
     public static let eventType = "channel_user.seen"
     public let visitorId: VisitorID
@@ -17,13 +19,31 @@ public struct ChannelUserSeen: KefuEvent {
     public let externalId: String
     public let isNew: Bool
     public let seenAt: Date
-    public init(visitorId: VisitorID, channelId: UUID, channelType: String, externalId: String, isNew: Bool, seenAt: Date) {
+    /// Every identity the channel has named for this user so far (absent before they existed).
+    public let identities: [ChannelUserIdentity]?
+    public init(
+        visitorId: VisitorID, channelId: UUID, channelType: String, externalId: String, isNew: Bool, seenAt: Date,
+        identities: [ChannelUserIdentity] = []
+    ) {
         self.visitorId = visitorId
         self.channelId = channelId
         self.channelType = channelType
         self.externalId = externalId
         self.isNew = isNew
         self.seenAt = seenAt
+        self.identities = identities
+    }
+}
+
+/// An identity a channel names for its user beyond its own id, in the customer library's kinds.
+public struct ChannelUserIdentity: Codable, Sendable, Hashable {
+    /// The kinds a partner may name: identifiers that mean something outside its channel.
+    public static let kinds: Set<String> = ["phone", "email", "wechat_unionid", "qq"]
+    public let kind: String
+    public let externalId: String
+    public init(kind: String, externalId: String) {
+        self.kind = kind
+        self.externalId = externalId
     }
 }
 

@@ -25,25 +25,59 @@ struct ContactsFromChannels {
         try await database.withTenant(event.tenantID) { tx in
             let byChannel = try await tx.customer(known: identity)
             let byVisitor = try await tx.customer(known: visitor)
+            let customer: UUID
             switch (byChannel, byVisitor) {
-            case (.some, .some):
-                return
-            case (.some(let customer), nil):
+            case (.some(let known), .some):
+                customer = known
+            case (.some(let known), nil):
+                customer = known
                 try await tx.addIdentity(visitor, to: customer)
-            case (nil, .some(let customer)):
+            case (nil, .some(let known)):
+                customer = known
                 try await tx.addIdentity(identity, to: customer)
             case (nil, nil):
-                let id = UUID()
-                try await tx.insertCustomer(id, Profile(), entered: false, owner: nil, team: nil)
-                try await tx.addIdentity(identity, to: id)
-                try await tx.addIdentity(visitor, to: id)
-                try await tx.publish(CustomerCreated(customerId: id, entered: false, by: nil))
+                customer = UUID()
+                try await tx.insertCustomer(customer, Profile(), entered: false, owner: nil, team: nil)
+                try await tx.addIdentity(identity, to: customer)
+                try await tx.addIdentity(visitor, to: customer)
+                try await tx.publish(CustomerCreated(customerId: customer, entered: false, by: nil))
             }
+            try await tx.recognise(seen.identities ?? [], as: customer)
         }
     }
 }
 
 extension TenantTransaction {
+    /// Gives a channel user's contact the other identities its channel named. One nobody holds is
+    /// added; a strong one (phone, unionid) another customer holds is the same person, and the two
+    /// merge (reason `identity`): the customer in the library survives, or, both in or both out,
+    /// the one that held the identifier first. Any other kind held elsewhere stays there — never a
+    /// merge by guesswork.
+    func recognise(_ named: [ChannelUserIdentity], as contact: UUID) async throws {
+        var v = Validation()
+        let identities = Identities.check(named.map { .init(kind: $0.kind, channel: nil, externalId: $0.externalId) }, &v)
+        var customer = contact
+        for identity in identities {
+            switch try await self.customer(known: identity) {
+            case nil:
+                try await addIdentity(identity, to: customer)
+                try await publish(CustomerUpdated(customerId: customer, fields: ["identities"], by: nil))
+            case customer?:
+                continue
+            case let holder? where Identities.strong.contains(identity.kind):
+                let both = try await customers(where: "c.id = ANY(\([customer, holder])::uuid[])", limit: 2)
+                let contactEntered = both.first { $0.id == customer }?.entered ?? false
+                let holderEntered = both.first { $0.id == holder }?.entered ?? false
+                let survivor = contactEntered && !holderEntered ? customer : holder
+                let loser = survivor == holder ? customer : holder
+                _ = try await merge([loser], into: survivor, reach: .everyone, reason: "identity", by: nil)
+                customer = survivor
+            case .some:
+                continue
+            }
+        }
+    }
+
     func customer(known identity: CustomerView.Identity) async throws -> UUID? {
         try await query("""
             SELECT customer_id FROM customers.identities

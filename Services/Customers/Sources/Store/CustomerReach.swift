@@ -18,6 +18,9 @@ struct CustomerReach: Sendable {
     let employee: EmployeeID?
     /// The caller's reception groups: the team pools they may claim from.
     let groups: [UUID]
+
+    /// Every customer of the tenant: the library's own work from events (no caller).
+    static let everyone = CustomerReach(all: true, owners: [], teams: [], companyPool: false, employee: nil, groups: [])
 }
 
 extension TenantTransaction {

@@ -7,30 +7,53 @@ import KefuModels
 /// and messages as a web visitor's.
 extension TenantTransaction {
     /// The visitor this channel user is, made the first time (published as `channel_user.seen`,
-    /// from which the customer library makes the contact with that identity). Holds a
-    /// transaction lock on the user, so a user's concurrent deliveries are handled one after the
-    /// other: the second sees what the first stored (its dedupe row, its conversation).
-    func channelUser(channel: UUID, type: ChannelType, externalID: String) async throws -> (visitor: VisitorID, isNew: Bool) {
+    /// from which the customer library makes the contact with that identity). `identities` the
+    /// channel names for the user are kept; ones not named before are published again with
+    /// `channel_user.seen` (the library merges on a strong one). Holds a transaction lock on the
+    /// user, so a user's concurrent deliveries are handled one after the other: the second sees
+    /// what the first stored (its dedupe row, its conversation, its identities).
+    func channelUser(
+        channel: UUID, type: ChannelType, externalID: String, identities: [ChannelUserIdentity] = []
+    ) async throws -> (visitor: VisitorID, isNew: Bool) {
         try await query("""
             SELECT pg_advisory_xact_lock(hashtextextended('channel_user ' || \(tenantID.uuid)::text || \(channel)::text || \(externalID), 0))
             """)
         if let known = try await query("""
-            SELECT visitor_id FROM routing.channel_users WHERE channel_id = \(channel) AND external_id = \(externalID)
+            SELECT visitor_id, identities::text FROM routing.channel_users WHERE channel_id = \(channel) AND external_id = \(externalID)
             """).collect().first {
-            return (VisitorID(try known.decode(UUID.self)), false)
+            let (id, stored) = try known.decode((UUID, String).self)
+            let visitor = VisitorID(id)
+            let reported = try KefuJSON.decoder().decode([ChannelUserIdentity].self, from: Data(stored.utf8))
+            let added = identities.filter { !reported.contains($0) }
+            if !added.isEmpty {
+                try await query("""
+                    UPDATE routing.channel_users SET identities = \(try Self.json(reported + added))::jsonb
+                    WHERE channel_id = \(channel) AND external_id = \(externalID)
+                    """)
+                try await publish(ChannelUserSeen(
+                    visitorId: visitor, channelId: channel, channelType: type.rawValue, externalId: externalID, isNew: false, seenAt: Date(),
+                    identities: reported + added
+                ))
+            }
+            return (visitor, false)
         }
         let visitor = VisitorID()
         try await query("""
             WITH v AS (
                 INSERT INTO routing.visitors (tenant_id, id, widget_id) VALUES (\(tenantID.uuid), \(visitor.uuid), NULL) RETURNING id
             )
-            INSERT INTO routing.channel_users (tenant_id, channel_id, external_id, visitor_id, channel_type)
-            SELECT \(tenantID.uuid), \(channel), \(externalID), v.id, \(type.rawValue) FROM v
+            INSERT INTO routing.channel_users (tenant_id, channel_id, external_id, visitor_id, channel_type, identities)
+            SELECT \(tenantID.uuid), \(channel), \(externalID), v.id, \(type.rawValue), \(try Self.json(identities))::jsonb FROM v
             """)
         try await publish(ChannelUserSeen(
-            visitorId: visitor, channelId: channel, channelType: type.rawValue, externalId: externalID, isNew: true, seenAt: Date()
+            visitorId: visitor, channelId: channel, channelType: type.rawValue, externalId: externalID, isNew: true, seenAt: Date(),
+            identities: identities
         ))
         return (visitor, true)
+    }
+
+    static func json(_ identities: [ChannelUserIdentity]) throws -> String {
+        String(decoding: try KefuJSON.encoder().encode(identities), as: UTF8.self)
     }
 
     /// What an earlier delivery with this key stored, if one did.

@@ -21,6 +21,27 @@ struct PartnerInboundController {
         let userId: String
         let clientMessageId: String
         let body: MessageBody
+        /// What else the partner knows its user as (a phone, an email, a unionid, a QQ number).
+        let identities: [ChannelUserIdentity]?
+    }
+
+    /// At most this many identities per message.
+    static let maxIdentities = 10
+
+    /// The identities as the customer library keeps them: trimmed, emails lowercased, each once.
+    static func identities(_ given: [ChannelUserIdentity], _ v: inout Validation) -> [ChannelUserIdentity] {
+        v.check(given.count <= maxIdentities, "identities", "must list at most \(maxIdentities)", code: "too_many")
+        var result: [ChannelUserIdentity] = []
+        for (index, identity) in given.prefix(maxIdentities).enumerated() {
+            guard ChannelUserIdentity.kinds.contains(identity.kind) else {
+                v.add("identities[\(index)].kind", "must be one of \(ChannelUserIdentity.kinds.sorted().joined(separator: ", "))", code: "invalid_choice")
+                continue
+            }
+            guard let external = v.text(identity.externalId, "identities[\(index)].external_id", length: 1...200) else { continue }
+            let kept = ChannelUserIdentity(kind: identity.kind, externalId: identity.kind == "email" ? external.lowercased() : external)
+            if !result.contains(kept) { result.append(kept) }
+        }
+        return result
     }
 
     struct InboundResponse: ResponseEncodable {
@@ -38,6 +59,7 @@ struct PartnerInboundController {
         let input = try await request.decode(as: InboundRequest.self, context: context)
         var v = Validation()
         let user = v.text(input.userId, "user_id", length: 1...200)
+        let identities = Self.identities(input.identities ?? [], &v)
         try v.throwIfInvalid()
         let client = try MessagePage.clientID(input.clientMessageId)!
         let body = try input.body.validated()
@@ -47,7 +69,7 @@ struct PartnerInboundController {
         }
         let key = "message \(user!) \(client)"
         let (reply, created) = try await routing.database.withTenant(tenant) { tx -> (InboundResponse, Bool) in
-            let (visitor, _) = try await tx.channelUser(channel: id, type: .partner, externalID: user!)
+            let (visitor, _) = try await tx.channelUser(channel: id, type: .partner, externalID: user!, identities: identities)
             if let seen = try await tx.inboundSeen(channel: id, key: key), let message = seen.message, let conversation = seen.conversation,
                let stored = try await tx.messages(where: "conversation_id = \(conversation) AND id = \(message)").first,
                let view = try await tx.conversation(conversation, withTrace: false) {
