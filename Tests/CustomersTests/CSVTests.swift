@@ -38,6 +38,10 @@ import Testing
             let oneil = try await h.call(.get, "/v1/customers/\(rows[3]["customer_id"] as! String)", token: tenant.admin)
             #expect(oneil.string("remark") == "=HYPERLINK(\"x\")", "the export's formula guard is undone")
 
+            let imports = try await h.events(AuditRecorded.self, in: tenant).filter { $0.action == "customers.customers.imported" }
+            #expect(imports.count == 1, "one audit record per written batch")
+            let created = Set(rows.filter { $0["result"] as? String == "created" }.compactMap { $0["customer_id"] as? String })
+            #expect(created.allSatisfy { imports.first?.after?.contains($0) == true } && created.count == 2, "it names every created customer")
             let again = try await h.upload(csv, token: tenant.admin)
             #expect(again.json["created"] as? Int == 0 && again.json["skipped"] as? Int == 2 && again.json["failed"] as? Int == 3)
             #expect(try await h.call(.get, "/v1/customers/count", token: tenant.admin).json["count"] as? Int == 2, "a re-run creates nothing")

@@ -62,6 +62,9 @@ import Testing
             #expect(try await h.call(.put, "/v1/customers/\(owned)/owner", token: tenant.admin, json: ["owner_id": 5]).fields == ["owner_id"])
             let changes = try await h.events(CustomerOwnerChanged.self, in: tenant)
             #expect(changes.last?.ownerId == agent && changes.last?.ownerTeamId == team)
+            let audited = try await h.events(AuditRecorded.self, in: tenant).filter { $0.action == "customers.customer.owner_changed" }
+            #expect(audited.map(\.actorId) == [me.uuid, me.uuid, tenant.adminID.uuid], "claim, release and change are audited")
+            #expect(audited.last?.before?.contains(tenant.adminID.description) == true && audited.last?.after?.contains(agent.description) == true)
         }
     }
 

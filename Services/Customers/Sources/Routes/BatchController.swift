@@ -7,7 +7,8 @@ import PostgresNIO
 /// `POST /v1/customers/batch`: one action on a selection — listed ids, or every customer a view,
 /// search or filter matches ("all matching") — with a result per customer. Each customer is
 /// changed in its own transaction through the same statements as the single routes, so one that
-/// fails (gone, out of scope, a contact) is reported and the others are kept.
+/// fails (gone, out of scope, a contact) is reported and the others are kept. Each change is
+/// audited in its transaction, as the single routes audit theirs.
 struct BatchController {
     let database: Database
 
@@ -18,10 +19,13 @@ struct BatchController {
     /// At most this many customers per request, listed or matched.
     static let maxCustomers = 10_000
 
+    /// "All matching": what a list would show for this view, search and contacts choice, further
+    /// narrowed by `filter` (conditions of the condition language, as a view's, not saved).
     struct Selection: Decodable, Sendable {
         let viewId: String?
         let q: String?
         let entered: Bool?
+        let filter: ViewFilter?
     }
 
     struct BatchRequest: Decodable, Sendable {
@@ -95,13 +99,14 @@ struct BatchController {
         }
         let ids: [UUID]
         if let listed = body.ids { ids = listed } else { ids = try await matching(body.matching!, principal: principal) }
+        let actor = AuditActor(context: context)
         var results: [Outcome] = []
         for id in ids {
             let result: String
             do {
                 result = try await database.withTenant(principal.tenantID) { tx in
                     let customer = try await tx.customer(id, reach: try await tx.reach(of: principal))
-                    return try await Self.apply(body, tags: selectedTags, to: customer, principal: principal, in: tx)
+                    return try await Self.apply(body, tags: selectedTags, to: customer, principal: principal, actor: actor, in: tx)
                 }
             } catch let problem as Problem {
                 result = problem.code
@@ -121,7 +126,11 @@ struct BatchController {
         asked.entered = selection.entered
         if let q = selection.q?.trimmingCharacters(in: .whitespaces), !q.isEmpty { asked.search = String(q.prefix(100)) }
         let ids = try await database.withTenant(principal.tenantID) { [asked] tx in
-            let (listing, fields) = try await tx.resolve(asked, employee: principal.employeeID)
+            var (listing, fields) = try await tx.resolve(asked, employee: principal.employeeID)
+            if let filter = selection.filter {
+                try filter.check(against: fields, path: "matching.filter")
+                listing.refinement = filter
+            }
             var query = try listing.condition(reach: try await tx.reach(of: principal), employee: principal.employeeID, fields: fields, paging: false)
             query.sql = "SELECT c.id FROM customers.customers c WHERE " + query.sql + " ORDER BY \(listing.sort.order) LIMIT \(Self.maxCustomers + 1)"
             return try await tx.query(query).decode(UUID.self).reduce(into: [UUID]()) { $0.append($1) }
@@ -133,12 +142,15 @@ struct BatchController {
     }
 
     private static func apply(
-        _ body: BatchRequest, tags: [String], to customer: CustomerView, principal: Principal, in tx: TenantTransaction
+        _ body: BatchRequest, tags: [String], to customer: CustomerView, principal: Principal, actor: AuditActor, in tx: TenantTransaction
     ) async throws -> String {
         let id = customer.id
+        let target = id.uuidString.lowercased()
+        let owners = TenantTransaction.Ownership(ownerId: customer.ownerId, ownerTeamId: customer.ownerTeamId)
         switch body.action {
         case "delete":
             try await tx.deleteCustomer(customer, by: principal.employeeID)
+            try await tx.publishAudit(actor, action: "customers.customer.deleted", targetType: "customer", targetID: target, before: customer)
         case "favourite", "unfavourite":
             try await tx.setFavourite(id, of: principal.employeeID!, body.action == "favourite")
         default:
@@ -147,9 +159,11 @@ struct BatchController {
             case "change_owner":
                 guard customer.ownerId != body.ownerId || customer.ownerTeamId != body.ownerTeamId else { return "unchanged" }
                 try await tx.setOwners([id], owner: body.ownerId, team: body.ownerTeamId)
+                try await tx.auditOwners(actor, of: id, from: owners, to: .init(ownerId: body.ownerId, ownerTeamId: body.ownerTeamId))
             case "move_to_pool":
                 guard customer.ownerId != nil else { return "unchanged" }
                 try await tx.setOwners([id], owner: nil, team: customer.ownerTeamId)
+                try await tx.auditOwners(actor, of: id, from: owners, to: .init(ownerId: nil, ownerTeamId: customer.ownerTeamId))
             default:
                 var profile = Profile(customer)
                 switch body.action {
@@ -162,6 +176,8 @@ struct BatchController {
                 let field = body.action == "set_follow_up_status" ? "follow_up_status" : "tags"
                 try await tx.publish(CustomerUpdated(customerId: id, fields: [field], by: principal.employeeID))
                 try await tx.applyRules(to: id)
+                try await tx.publishAudit(actor, action: "customers.customer.updated", targetType: "customer", targetID: target,
+                                          before: customer, after: try await tx.customers(where: "c.id = \(id)")[0])
             }
         }
         return "done"

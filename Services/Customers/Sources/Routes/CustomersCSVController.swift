@@ -104,8 +104,15 @@ struct CustomersCSVController {
     /// (1,000 rows held analytics' consumer tens of seconds on a loaded test machine).
     static let batchSize = 250
 
+    /// A created row as the import's audit record lists it.
+    struct ImportedRow: Encodable, Sendable {
+        let line: Int
+        @LowercaseUUID var customerId: UUID
+    }
+
     @Sendable func importCustomers(request: Request, context: KefuRequestContext) async throws -> Report {
         let principal = try context.requirePermission(.customersImport)
+        let actor = AuditActor(context: context)
         // What every row is checked and scored against, read once for the whole file.
         let (fields, settings, rules) = try await database.withTenant(principal.tenantID) { tx in
             (Dictionary(uniqueKeysWithValues: try await tx.customFields().map { ($0.apiName, $0) }), try await tx.librarySettings(),
@@ -163,7 +170,13 @@ struct CustomersCSVController {
             let batch = Array(good[start..<min(start + Self.batchSize, good.count)])
             start += batch.count
             let outcomes = try await database.withTenant(principal.tenantID) { tx in
-                try await tx.importRows(batch, by: principal.employeeID, stages: settings.funnelStages)
+                let outcomes = try await tx.importRows(batch, by: principal.employeeID, stages: settings.funnelStages)
+                // One audit record per written batch, naming the customers it created and their lines.
+                let created = outcomes.filter(\.created).map { ImportedRow(line: sheet.records[$0.index].line, customerId: $0.customerId) }
+                if !created.isEmpty {
+                    try await tx.publishAudit(actor, action: "customers.customers.imported", targetType: "customer", targetID: nil, after: created)
+                }
+                return outcomes
             }
             for outcome in outcomes {
                 results[outcome.index] = RowResult(

@@ -5,7 +5,7 @@ import KefuModels
 import PostgresNIO
 
 /// Ownership (归属): claim from a pool, release to it, change the owner. Every change publishes
-/// `customer.owner_changed` in its transaction (routing's owner first follows it).
+/// `customer.owner_changed` in its transaction (routing's owner first follows it) and is audited.
 struct OwnershipController {
     let database: Database
 
@@ -24,6 +24,7 @@ struct OwnershipController {
             throw Problem(.forbidden, code: "employee_only", detail: "Only an employee can own customers; an API key cannot claim.")
         }
         let id = try context.parameters.uuid(what: "customer")
+        let actor = AuditActor(context: context)
         return try await database.withTenant(principal.tenantID) { tx in
             let reach = try await tx.reach(of: principal)
             let claimed = try await tx.query("""
@@ -43,7 +44,10 @@ struct OwnershipController {
                 throw Problem.conflict(code: "already_owned", detail: "The customer has an owner (or is in another team's pool).")
             }
             try await tx.publishOwner(of: id)
-            return try await tx.customers(where: "c.id = \(id)")[0]
+            let after = try await tx.customers(where: "c.id = \(id)")[0]
+            try await tx.auditOwners(actor, of: id, from: .init(ownerId: nil, ownerTeamId: after.ownerTeamId),
+                                     to: .init(ownerId: after.ownerId, ownerTeamId: after.ownerTeamId))
+            return after
         }
     }
 
@@ -51,10 +55,13 @@ struct OwnershipController {
     @Sendable func release(request: Request, context: KefuRequestContext) async throws -> CustomerView {
         let principal = try context.requirePermission(.customersEdit)
         let id = try context.parameters.uuid(what: "customer")
+        let actor = AuditActor(context: context)
         return try await database.withTenant(principal.tenantID) { tx in
             let before = try await tx.customer(id, reach: try await tx.reach(of: principal))
             guard before.ownerId != nil else { throw Problem.conflict(code: "not_owned", detail: "The customer is already in a pool.") }
             try await tx.setOwners([id], owner: nil, team: before.ownerTeamId)
+            try await tx.auditOwners(actor, of: id, from: .init(ownerId: before.ownerId, ownerTeamId: before.ownerTeamId),
+                                     to: .init(ownerId: nil, ownerTeamId: before.ownerTeamId))
             return try await tx.customers(where: "c.id = \(id)")[0]
         }
     }
@@ -69,6 +76,7 @@ struct OwnershipController {
         let principal = try context.requirePermission(.customersEdit)
         let id = try context.parameters.uuid(what: "customer")
         let body = try await request.decode(as: OwnerRequest.self, context: context)
+        let actor = AuditActor(context: context)
         return try await database.withTenant(principal.tenantID) { tx in
             let before = try await tx.customer(id, reach: try await tx.reach(of: principal))
             guard before.entered else { throw CustomersController.notEntered }
@@ -76,6 +84,8 @@ struct OwnershipController {
             if let owner = body.ownerId { try await tx.checkOwner(owner, &v) }
             try v.throwIfInvalid()
             try await tx.setOwners([id], owner: body.ownerId, team: body.ownerTeamId)
+            try await tx.auditOwners(actor, of: id, from: .init(ownerId: before.ownerId, ownerTeamId: before.ownerTeamId),
+                                     to: .init(ownerId: body.ownerId, ownerTeamId: body.ownerTeamId))
             return try await tx.customers(where: "c.id = \(id)")[0]
         }
     }

@@ -87,6 +87,8 @@ enum SystemView: String, Sendable, CaseIterable {
 struct CustomerListing: Sendable {
     var system: SystemView = .all
     var filter: ViewFilter = .none
+    /// A filter applied on top of the view's (a batch's unsaved `matching.filter`).
+    var refinement: ViewFilter = .none
     var search: String?
     var entered: Bool?
     var sort: CustomerSort = .newest
@@ -106,6 +108,10 @@ struct CustomerListing: Sendable {
         try system.append(to: &q, employee: employee)
         q.sql(" AND ")
         try ViewCompiler(fields: fields).append(filter, to: &q)
+        if refinement != .none {
+            q.sql(" AND ")
+            try ViewCompiler(fields: fields).append(refinement, to: &q)
+        }
         if let search {
             // Substring search on name, phones and remark, a tag matched whole: through the door
             // that lets the pg_trgm indexes serve under row-level security (0010_search_door.sql).

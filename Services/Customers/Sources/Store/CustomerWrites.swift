@@ -88,6 +88,19 @@ extension TenantTransaction {
         }
     }
 
+    /// Who owns a customer, as an audit record shows it before and after a change.
+    struct Ownership: Encodable, Sendable {
+        @LowercaseUUID var ownerId: UUID?
+        @LowercaseUUID var ownerTeamId: UUID?
+    }
+
+    /// Records a caller's change of a customer's owner in the audit log (claim, release, change,
+    /// batch); the library's own moves (handover, a deleted employee) follow accounts' audited acts.
+    func auditOwners(_ actor: AuditActor, of customer: UUID, from before: Ownership, to after: Ownership) async throws {
+        try await publishAudit(actor, action: "customers.customer.owner_changed", targetType: "customer",
+                               targetID: customer.uuidString.lowercased(), before: before, after: after)
+    }
+
     /// Deletes a customer with everything that hangs on it (identities, receptions, follow-ups …).
     func deleteCustomer(_ before: CustomerView, by: EmployeeID?) async throws {
         let visitors = try await visitorIDs(of: before.id)
