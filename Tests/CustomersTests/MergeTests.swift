@@ -22,6 +22,8 @@ import Testing
             // A contact from routing, entered, then given a profile.
             let visitor = VisitorID()
             try await h.publish(VisitorSeen(visitorId: visitor, widgetId: UUID(), isNew: true, visitCount: 1, attributes: [:], seenAt: Date()), in: tenant)
+            try await h.publish(VisitorPageViewed(visitorId: visitor, url: "https://shop.example/p", title: "P", referrer: nil, viewedAt: Date()), in: tenant)
+            try await h.publish(VisitorMenuClicked(visitorId: visitor, channelId: UUID(), key: "k", name: "价格", clickedAt: Date()), in: tenant)
             try await h.publish(ConversationCreated(conversationId: ConversationID(), visitorId: visitor, widgetId: nil, channel: "web", createdAt: Date()), in: tenant)
             var loser: String?
             #expect(try await h.eventually {
@@ -32,8 +34,13 @@ import Testing
             #expect(try await h.call(.post, "/v1/customers/\(gone)/enter", token: tenant.admin).status == .ok)
             #expect(try await h.call(.patch, "/v1/customers/\(gone)", token: tenant.admin, json: [
                 "name": "Lei Li", "company": "Other Co", "title": "Buyer", "tags": ["wholesale", "vip"],
-                "phones": [["value": "13900000002"]], "custom_fields": ["level": "silver", "budget": 900],
+                "phones": [["value": "13900000002"]], "emails": [["value": "lei@example.com"]], "custom_fields": ["level": "silver", "budget": 900],
             ]).status == .ok)
+            #expect(try await h.call(.post, "/v1/customers/\(gone)/follow-ups", token: tenant.admin, json: ["note": "Called"]).status == .created)
+            func trailKinds(_ id: String) async throws -> [String] {
+                try await h.call(.get, "/v1/customers/\(id)/trail?limit=100", token: tenant.admin).data.compactMap { $0["kind"] as? String }.sorted()
+            }
+            #expect(try await h.eventually { try await trailKinds(gone) == ["conversation", "follow_up", "menu_clicked", "page_viewed"] })
 
             let merged = try await h.call(.post, "/v1/customers/\(survivor)/merge", token: tenant.admin, json: ["from": [gone]])
             #expect(merged.status == .ok, "\(merged.text)")
@@ -41,6 +48,7 @@ import Testing
             // The loser's web visitor and its profile phone (an identity too).
             #expect(moved["identities"] as? Int == 2 && moved["receptions"] as? Int == 1)
             #expect(moved["tags"] as? [String] == ["wholesale"] && moved["phones"] as? [String] == ["13900000002"])
+            #expect(moved["emails"] as? [String] == ["lei@example.com"])
             #expect(Set(moved["filled"] as? [String] ?? []) == ["title", "custom.budget"])
             let kept = (merged.json["losers"] as? [String: Any])?[gone] as? [String: Any]
             #expect(kept?["company"] as? String == "Other Co" && (kept?["custom_fields"] as? [String: Any])?["level"] as? String == "silver",
@@ -56,6 +64,10 @@ import Testing
             #expect(Set((after.json["identities"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "phone" }
                 .compactMap { $0["external_id"] as? String }) == ["13800000001", "13900000002"])
             #expect(after.json["reception_count"] as? Int == 1)
+            #expect((after.json["emails"] as? [[String: Any]])?.map { $0["value"] as? String } == ["lei@example.com"])
+            #expect(try await trailKinds(survivor) == ["conversation", "follow_up", "menu_clicked", "merge", "page_viewed"],
+                    "the loser's pages, menu clicks, conversations and follow-ups are the survivor's")
+            #expect(try await h.call(.get, "/v1/customers/\(survivor)/follow-ups", token: tenant.admin).data.map { $0["note"] as? String } == ["Called"])
 
             let old = try await h.call(.get, "/v1/customers/\(gone)", token: tenant.admin)
             #expect(old.status == .gone && old.code == "merged" && old.string("merged_into") == survivor)
