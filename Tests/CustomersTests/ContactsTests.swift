@@ -40,6 +40,9 @@ import Testing
             let identities = contact["identities"] as? [[String: Any]] ?? []
             #expect(identities.map { $0["kind"] as? String } == ["web_visitor"])
             #expect(identities.first?["external_id"] as? String == visitor.description)
+            #expect(Set(contact.keys) == ["id", "entered", "region", "source", "value_score", "score_reasons", "reception_count",
+                                          "last_reception_at", "visit_count", "last_seen_at", "identities", "created_at", "updated_at"],
+                    "a contact shows few fields: no profile, tags or custom values until it is entered")
             #expect(try await h.call(.get, "/v1/customers?entered=true", token: tenant.admin).data.isEmpty)
             #expect(try await h.events(CustomerCreated.self, in: tenant).count == 1, "one visitor, one contact")
         }
@@ -60,6 +63,7 @@ import Testing
             let entered = try await h.call(.post, "/v1/customers/\(id)/enter", token: tenant.admin)
             #expect(entered.status == .ok, "\(entered.text)")
             #expect(entered.json["entered"] as? Bool == true && entered.string("owner_id") == tenant.adminID.description)
+            #expect(entered.json["tags"] as? [String] == [] && entered.json["custom_fields"] is [String: Any], "entered: the library's fields")
             #expect(try await h.call(.post, "/v1/customers/\(id)/enter", token: tenant.admin).code == "already_entered")
             #expect(try await h.call(.patch, "/v1/customers/\(id)", token: tenant.admin, json: ["name": "Known"]).status == .ok)
             let owners = try await h.events(CustomerOwnerChanged.self, in: tenant)

@@ -4,8 +4,9 @@ import KefuCore
 import KefuModels
 import PostgresNIO
 
-/// A customer as the API shows it. A contact (`entered: false`) has the same shape; before entry
-/// only what routing reported is filled, and nothing is editable.
+/// A customer as the API shows it. A contact (`entered: false`) shows only what routing and its
+/// channels reported (`contactKeys`): its library fields (profile, tags, follow-up, custom values)
+/// appear once it is entered, and nothing is editable before.
 struct CustomerView: ResponseEncodable, Codable, Sendable {
     struct Contact: Codable, Sendable, Equatable {
         let value: String
@@ -52,6 +53,32 @@ struct CustomerView: ResponseEncodable, Codable, Sendable {
     var identities: [Identity]
     let createdAt: Date
     let updatedAt: Date
+
+    /// What a contact shows: who it is, where it came from, how often it came, its score.
+    private static let contactKeys: Set<CodingKeys> = [
+        .id, .entered, .name, .region, .source, .valueScore, .scoreReasons, .ownerId, .ownerTeamId, .receptionCount, .lastReceptionAt,
+        .visitCount, .lastSeenAt, .identities, .createdAt, .updatedAt,
+    ]
+
+    /// Every field of a customer in the library, a contact's few (`contactKeys`); a field without
+    /// a value is left out, as everywhere.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        func put<T: Encodable>(_ value: T?, _ key: CodingKeys) throws {
+            guard entered || Self.contactKeys.contains(key) else { return }
+            try c.encodeIfPresent(value, forKey: key)
+        }
+        try c.encode(_id, forKey: .id)
+        try put(entered, .entered); try put(enteredAt, .enteredAt); try put(name, .name); try put(gender, .gender)
+        try put(age, .age); try put(birthday, .birthday); try put(education, .education); try put(region, .region)
+        try put(address, .address); try put(company, .company); try put(title, .title); try put(phones, .phones)
+        try put(emails, .emails); try put(status, .status); try put(tags, .tags); try put(remark, .remark); try put(source, .source)
+        try put(followUpStatus, .followUpStatus); try put(funnelStage, .funnelStage); try put(valueScore, .valueScore)
+        try put(scoreReasons, .scoreReasons); try put(customFields, .customFields); try put(ownerId?.uuidString.lowercased(), .ownerId)
+        try put(ownerTeamId?.uuidString.lowercased(), .ownerTeamId); try put(receptionCount, .receptionCount)
+        try put(lastReceptionAt, .lastReceptionAt); try put(visitCount, .visitCount); try put(lastSeenAt, .lastSeenAt)
+        try put(identities, .identities); try put(createdAt, .createdAt); try put(updatedAt, .updatedAt)
+    }
 
     /// Arrays keep the primary first.
     static func contacts(_ values: [String]) -> [Contact] {
