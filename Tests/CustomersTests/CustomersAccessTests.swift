@@ -138,4 +138,124 @@ import Testing
             #expect(try await h.call(.get, "/v1/customers/export", token: attacker.admin).text.split(separator: "\r\n").count == 1, "the header only")
         }
     }
+
+    /// Every route with its permission: the request succeeds (in an order where each can), in
+    /// this status. The import is posted as a file (`csv`).
+    static func successes(_ i: Items, contact: String) -> [(method: HTTPRequest.Method, path: String, body: [String: Any]?, status: Int)] {
+        let c = "/v1/customers/\(i.customer)"
+        return [
+            (.get, "/v1/customers", nil, 200),
+            (.post, "/v1/customers", ["name": "X"], 201),
+            (.get, "/v1/customers/count", nil, 200),
+            (.post, "/v1/customers/batch", ["ids": [i.customer], "action": "add_tags", "tags": ["x"]], 200),
+            (.post, "/v1/customers/import", ["csv": "name\nImported\n"], 200),
+            (.get, "/v1/customers/export", nil, 200),
+            (.get, c, nil, 200),
+            (.patch, c, ["title": "Changed"], 200),
+            (.post, "/v1/customers/\(contact)/enter", nil, 200),
+            (.post, "\(c)/release", nil, 200),
+            (.post, "\(c)/claim", nil, 200),
+            (.put, "\(c)/owner", ["owner_id": NSNull(), "owner_team_id": NSNull()], 200),
+            (.post, "\(c)/merge", ["from": [i.other]], 200),
+            (.get, "\(c)/merges", nil, 200),
+            (.post, "\(c)/identities", ["kind": "qq", "external_id": "new"], 201),
+            (.delete, "\(c)/identities?kind=qq&external_id=known", nil, 200),
+            (.get, "\(c)/follow-ups", nil, 200),
+            (.post, "\(c)/follow-ups", ["note": "x"], 201),
+            (.get, "\(c)/trail", nil, 200),
+            (.put, "\(c)/private-remark", ["name": "x"], 200),
+            (.get, "\(c)/private-remark", nil, 200),
+            (.delete, "\(c)/private-remark", nil, 204),
+            (.put, "\(c)/favourite", nil, 200),
+            (.delete, "\(c)/favourite", nil, 200),
+            (.get, "/v1/customer-fields", nil, 200),
+            (.post, "/v1/customer-fields", ["api_name": "level", "display_name": "Level", "type": "short_text"], 201),
+            (.get, "/v1/customer-fields/\(i.field)", nil, 200),
+            (.patch, "/v1/customer-fields/\(i.field)", ["display_name": "Changed"], 200),
+            (.get, "/v1/customer-views", nil, 200),
+            (.post, "/v1/customer-views", ["name": "V", "filter": ["join": "all", "conditions": [[String: Any]]()]], 201),
+            (.get, "/v1/customer-views/\(i.view)", nil, 200),
+            (.patch, "/v1/customer-views/\(i.view)", ["name": "Changed"], 200),
+            (.get, "/v1/entry-rules", nil, 200),
+            (.post, "/v1/entry-rules", entryRule.merging(["name": "R2"]) { $1 }, 201),
+            (.get, "/v1/entry-rules/\(i.entry)", nil, 200),
+            (.put, "/v1/entry-rules/\(i.entry)", entryRule, 200),
+            (.get, "/v1/scoring-rules", nil, 200),
+            (.post, "/v1/scoring-rules", scoringRule.merging(["name": "S2"]) { $1 }, 201),
+            (.get, "/v1/scoring-rules/\(i.scoring)", nil, 200),
+            (.put, "/v1/scoring-rules/\(i.scoring)", scoringRule, 200),
+            (.get, "/v1/customer-settings", nil, 200),
+            (.put, "/v1/customer-settings", ["follow_up_statuses": ["new", "won"], "funnel_stages": ["lead", "deal"]], 200),
+            (.delete, "/v1/customer-fields/\(i.field)", nil, 204),
+            (.delete, "/v1/customer-views/\(i.view)", nil, 204),
+            (.delete, "/v1/entry-rules/\(i.entry)", nil, 204),
+            (.delete, "/v1/scoring-rules/\(i.scoring)", nil, 204),
+            (.delete, c, nil, 204),
+        ]
+    }
+
+    /// Every route that takes input, given a bad one, and the field its 422 must name.
+    static func invalid(_ i: Items) -> [(method: HTTPRequest.Method, path: String, body: [String: Any]?, field: String)] {
+        let c = "/v1/customers/\(i.customer)"
+        let noConditions: [String: Any] = ["join": "all", "conditions": [[String: Any]]()]
+        let badCondition: [String: Any] = ["join": "all", "conditions": [["field": "customer.colour", "op": "equals", "value": "red"]]]
+        return [
+            (.get, "/v1/customers?sort=colour", nil, "sort"),
+            (.get, "/v1/customers?limit=0", nil, "limit"),
+            (.post, "/v1/customers", ["name": ""], "name"),
+            (.get, "/v1/customers/count?entered=maybe", nil, "entered"),
+            (.post, "/v1/customers/batch", ["ids": [i.customer], "action": "explode"], "action"),
+            (.post, "/v1/customers/import", ["csv": "name,colour\nX,red\n"], "columns"),
+            (.get, "/v1/customers/export?view_id=nowhere", nil, "view_id"),
+            (.patch, c, ["age": -1], "age"),
+            (.put, "\(c)/owner", ["owner_id": "nobody"], "owner_id"),
+            (.post, "\(c)/merge", ["from": [String]()], "from"),
+            (.post, "\(c)/identities", ["kind": "colour", "external_id": "x"], "kind"),
+            (.delete, "\(c)/identities?kind=colour&external_id=x", nil, "kind"),
+            (.post, "\(c)/follow-ups", ["note": ""], "note"),
+            (.get, "\(c)/trail?limit=1000", nil, "limit"),
+            (.put, "\(c)/private-remark", ["name": ""], "name"),
+            (.post, "/v1/customer-fields", ["api_name": "Bad Name", "display_name": "F", "type": "short_text"], "api_name"),
+            (.patch, "/v1/customer-fields/\(i.field)", ["display_name": ""], "display_name"),
+            (.post, "/v1/customer-views", ["name": "", "filter": noConditions], "name"),
+            (.patch, "/v1/customer-views/\(i.view)", ["filter": badCondition], "filter.conditions[0].field"),
+            (.post, "/v1/entry-rules", ["name": "R3", "conditions": badCondition], "conditions.conditions[0].field"),
+            (.put, "/v1/entry-rules/\(i.entry)", entryRule.merging(["points": 5]) { $1 }, "points"),
+            (.post, "/v1/scoring-rules", entryRule.merging(["name": "S3"]) { $1 }, "points"),
+            (.put, "/v1/scoring-rules/\(i.scoring)", scoringRule.merging(["points": 5000]) { $1 }, "points"),
+            (.put, "/v1/customer-settings", ["follow_up_statuses": ["new"], "funnel_stages": [String]()], "funnel_stages"),
+        ]
+    }
+
+    func call(_ h: CustomersHarness, _ method: HTTPRequest.Method, _ path: String, _ body: [String: Any]?, token: String) async throws -> APIReply {
+        if let csv = body?["csv"] as? String { return try await h.upload(csv, token: token) }
+        return try await h.call(method, path, token: token, json: body)
+    }
+
+    @Test func everyRouteWorksWithItsPermissionAndNamesTheFieldOfBadInput() async throws {
+        try await CustomersHarness.run { h in
+            let tenant = try await h.tenant()
+            let i = try await items(h, tenant)
+            // Bad input first: each is a 422 naming its field, and nothing was written.
+            for route in Self.invalid(i) {
+                let reply = try await call(h, route.method, route.path, route.body, token: tenant.admin)
+                #expect(reply.status == .unprocessableContent && reply.fields == [route.field],
+                        "\(route.method) \(route.path): \(reply.status) \(reply.text)")
+            }
+            try await unchanged(h, tenant, i)
+
+            try await h.publish(VisitorSeen(visitorId: VisitorID(), widgetId: UUID(), isNew: true, visitCount: 1, attributes: [:], seenAt: Date()),
+                                in: tenant)
+            var contact: String?
+            try #require(try await h.eventually {
+                contact = try await h.call(.get, "/v1/customers?entered=false", token: tenant.admin).data.first?["id"] as? String
+                return contact != nil
+            })
+            for route in Self.successes(i, contact: contact!) {
+                let reply = try await call(h, route.method, route.path, route.body, token: tenant.admin)
+                #expect(Int(reply.status.code) == route.status, "\(route.method) \(route.path): \(reply.status) \(reply.text)")
+            }
+            #expect(try await h.call(.get, "/v1/customers/\(i.customer)", token: tenant.admin).status == .notFound, "the last route deleted it")
+        }
+    }
 }

@@ -150,7 +150,7 @@ import Testing
             #expect(try await h.call(.get, "/v1/customers/\(holder)", token: tenant.admin).status == .ok, "no merge by guesswork")
             let fresh = try await h.call(.post, "/v1/customers/\(target)/identities", token: tenant.admin, json: ["kind": "phone", "external_id": "13800000009"])
             #expect(fresh.status == .created, "\(fresh.text)")
-            #expect(try await h.call(.post, "/v1/customers/\(target)/identities", token: tenant.admin, json: ["kind": "fax", "external_id": "1"]).fields == ["identities[0].kind"])
+            #expect(try await h.call(.post, "/v1/customers/\(target)/identities", token: tenant.admin, json: ["kind": "fax", "external_id": "1"]).fields == ["kind"])
 
             let strong = try await h.call(.post, "/v1/customers/\(target)/identities", token: tenant.admin, json: ["kind": "wechat_unionid", "external_id": "u-1"])
             #expect(strong.status == .created, "\(strong.text)")

@@ -58,7 +58,7 @@ struct MergeController {
         let id = try context.parameters.uuid(what: "customer")
         let input = try await request.decode(as: CustomerView.Identity.self, context: context)
         var v = Validation()
-        let identity = Identities.check([input], &v).first
+        let identity = Identities.check([input], &v, field: { _, name in name }).first
         try v.throwIfInvalid()
         guard let identity else { throw Problem.invalid("kind", "is required", code: "required") }
         let view = try await database.withTenant(principal.tenantID) { tx in
