@@ -138,6 +138,34 @@ import Testing
         }
     }
 
+    /// A retry arriving after the first request committed but before it stored its response
+    /// waits for that response (it was answered 409 at once, so racing retries got other answers).
+    @Test func aRetryWaitsForAResponseBeingStored() async throws {
+        try await ReceptionHarness.run { h in
+            let tenant = try await h.tenant()
+            let key = key()
+            let body = Bodies.webChannel()
+            let first = try await h.call(.post, "/v1/channels", token: tenant.admin, json: body, headers: key)
+            #expect(first.status == .created)
+            // As if the first request were between its commit and storing its response.
+            let kept = try await TestEnvironment.ownerQuery("""
+                WITH old AS (SELECT status, headers, body FROM kefu.idempotency_keys WHERE tenant_id = \(tenant.id.uuid))
+                UPDATE kefu.idempotency_keys SET status = NULL, headers = NULL, body = NULL WHERE tenant_id = \(tenant.id.uuid)
+                RETURNING (SELECT status FROM old)::int
+                """, as: Int.self)
+            #expect(kept == [201])
+            async let retry = h.call(.post, "/v1/channels", token: tenant.admin, json: body, headers: key)
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await TestEnvironment.ownerQuery("""
+                UPDATE kefu.idempotency_keys SET status = 201, headers = '{}'::jsonb, body = \(first.body) WHERE tenant_id = \(tenant.id.uuid) RETURNING 1
+                """, as: Int.self)
+            let replayed = try await retry
+            #expect(replayed.status == .created && replayed.body == first.body, "\(replayed.status) \(replayed.text)")
+            #expect(replayed.headers[.idempotentReplayed] == "true")
+            #expect(try await channelCount(h, tenant) == 1)
+        }
+    }
+
     @Test func concurrentRetriesWriteOnceAndAllGetTheSameAnswer() async throws {
         try await ReceptionHarness.run { h in
             let tenant = try await h.tenant()

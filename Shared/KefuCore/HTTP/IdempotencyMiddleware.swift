@@ -32,7 +32,8 @@ public struct IdempotencyMiddleware: RouterMiddleware {
 
     let database: Database
     let service: String
-    /// How long a retry waits for a first request that has written but not yet stored its response.
+    /// How long a retry waits for a first request that has written but not yet stored its response
+    /// (a key visible without a response is always that: the claim commits with the write).
     let patience: Duration
     /// How long a request that has written keeps trying to store its response.
     let storeDeadline: Duration = .seconds(30)
@@ -40,7 +41,7 @@ public struct IdempotencyMiddleware: RouterMiddleware {
     /// storing it): retries are told so rather than to wait.
     static let abandonedAfter = 60
 
-    public init(database: Database, service: ServiceName, patience: Duration = .seconds(2)) {
+    public init(database: Database, service: ServiceName, patience: Duration = .seconds(5)) {
         self.database = database
         self.service = service.rawValue
         self.patience = patience
@@ -62,7 +63,10 @@ public struct IdempotencyMiddleware: RouterMiddleware {
             tenant: principal.tenantID, service: service, subject: Self.subject(principal), key: key,
             fingerprint: Array(hash.finalize())
         )
-        if let earlier = try await earlierAnswer(claim, waiting: false) { return earlier }
+        // A retry arriving between the first request's commit and its stored response waits for
+        // that response rather than hearing "in use" (it was answered 409 at once before, so
+        // concurrent retries under load got different answers).
+        if let earlier = try await earlierAnswer(claim) { return earlier }
 
         var response: Response
         // Whether this request's write committed holding the key (its response is then kept).
@@ -71,7 +75,7 @@ public struct IdempotencyMiddleware: RouterMiddleware {
             response = try await IdempotencyClaim.$current.withValue(claim) { try await next(request, context) }
         } catch is IdempotencyKeyTaken {
             // A concurrent request with this key committed first; this one's write rolled back.
-            guard let earlier = try await earlierAnswer(claim, waiting: true) else { throw inUse() }
+            guard let earlier = try await earlierAnswer(claim) else { throw inUse() }
             return earlier
         } catch {
             if claim.isCommitted {
@@ -84,7 +88,7 @@ public struct IdempotencyMiddleware: RouterMiddleware {
             } else {
                 // A concurrent first request may have made this one fail before its claim (its
                 // row taking the same unique name): then the answer is the first one's.
-                if let earlier = try await earlierAnswer(claim, waiting: true) { return earlier }
+                if let earlier = try await earlierAnswer(claim) { return earlier }
                 throw error
             }
         }
@@ -152,10 +156,10 @@ public struct IdempotencyMiddleware: RouterMiddleware {
         }
     }
 
-    /// The answer for a key an earlier request holds, or nil when it is free. `waiting`: the
-    /// earlier request has written, so give it a moment to store its response.
-    func earlierAnswer(_ claim: IdempotencyClaim, waiting: Bool) async throws -> Response? {
-        let deadline = ContinuousClock.now + (waiting ? patience : .zero)
+    /// The answer for a key an earlier request holds, or nil when it is free. The earlier request
+    /// has written, so it gets `patience` to store its response.
+    func earlierAnswer(_ claim: IdempotencyClaim) async throws -> Response? {
+        let deadline = ContinuousClock.now + patience
         while true {
             guard let record = try await lookUp(claim) else { return nil }
             guard record.fingerprint == claim.fingerprint else {
