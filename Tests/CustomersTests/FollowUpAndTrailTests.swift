@@ -71,6 +71,16 @@ import Testing
                 "SELECT count(*)::int FROM customers.favourites WHERE tenant_id = \(tenant.id.uuid) AND customer_id = \(UUID(uuidString: survivor)!)", as: Int.self)
             #expect(favourites == [1])
             #expect(try await h.call(.get, "/v1/customers/\(survivor)/trail", token: tenant.admin).data.compactMap { $0["kind"] as? String } == ["merge", "follow_up"])
+            #expect(try await h.call(.get, "/v1/customers/\(survivor)/private-remark", token: alice).json["merged_names"] as? [String] == [])
+            // Alice's remark on a second loser meets hers on the survivor: hers there wins, the
+            // other is kept for her alone.
+            let third = try await h.customer(tenant)
+            #expect(try await h.call(.put, "/v1/customers/\(third)/private-remark", token: alice, json: ["name": "Old name"]).status == .ok)
+            #expect(try await h.call(.post, "/v1/customers/\(survivor)/merge", token: tenant.admin, json: ["from": [third]]).status == .ok)
+            let kept = try await h.call(.get, "/v1/customers/\(survivor)/private-remark", token: alice)
+            #expect(kept.string("name") == "Big fish" && kept.json["merged_names"] as? [String] == ["Old name"], "\(kept.text)")
+            let records = try await h.call(.get, "/v1/customers/\(survivor)/merges", token: tenant.admin)
+            #expect(!records.text.contains("Old name") && !records.text.contains("Big fish"), "the merge record shows no private remark")
             #expect(try await h.call(.delete, "/v1/customers/\(survivor)/private-remark", token: alice).status == .noContent)
             #expect(try await h.call(.delete, "/v1/customers/\(survivor)/private-remark", token: alice).status == .notFound)
         }

@@ -20,6 +20,9 @@ struct PersonalMarksController {
 
     struct RemarkView: ResponseEncodable, Codable, Sendable {
         let name: String
+        /// The author's remark names on customers merged into this one while they had this
+        /// remark here (which won), newest first: a merge loses none, and shows none to others.
+        let mergedNames: [String]
         let updatedAt: Date
     }
 
@@ -107,9 +110,9 @@ struct PersonalMarksController {
 extension TenantTransaction {
     func privateRemark(of customer: UUID, by employee: EmployeeID) async throws -> PersonalMarksController.RemarkView? {
         let rows = try await query("""
-            SELECT name, updated_at FROM customers.private_remarks WHERE customer_id = \(customer) AND employee_id = \(employee.uuid)
+            SELECT name, merged_names, updated_at FROM customers.private_remarks WHERE customer_id = \(customer) AND employee_id = \(employee.uuid)
             """)
-        for try await (name, at) in rows.decode((String, Date).self) { return .init(name: name, updatedAt: at) }
+        for try await (name, merged, at) in rows.decode((String, [String], Date).self) { return .init(name: name, mergedNames: merged, updatedAt: at) }
         return nil
     }
 }

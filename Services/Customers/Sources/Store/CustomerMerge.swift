@@ -97,11 +97,21 @@ extension TenantTransaction {
             WITH moved AS (DELETE FROM customers.imported_rows WHERE customer_id = ANY(\(losers)::uuid[]) RETURNING tenant_id, digest, imported_at)
             INSERT INTO customers.imported_rows (tenant_id, digest, customer_id, imported_at) SELECT tenant_id, digest, \(survivor), imported_at FROM moved
             """)
+        // An employee's private remarks: the survivor's wins, else the newest loser's; every other
+        // one of theirs is kept in `merged_names` (theirs alone to read, so not in the record).
         try await query("""
-            INSERT INTO customers.private_remarks (tenant_id, customer_id, employee_id, name, updated_at)
-            SELECT DISTINCT ON (employee_id) tenant_id, \(survivor), employee_id, name, updated_at FROM customers.private_remarks
-            WHERE customer_id = ANY(\(losers)::uuid[]) ORDER BY employee_id, updated_at DESC
-            ON CONFLICT DO NOTHING
+            WITH l AS (
+                SELECT employee_id, name, updated_at, merged_names FROM customers.private_remarks WHERE customer_id = ANY(\(losers)::uuid[])
+            ), grouped AS (
+                SELECT employee_id, (array_agg(name ORDER BY updated_at DESC))[1] AS name, max(updated_at) AS updated_at,
+                       (array_agg(name ORDER BY updated_at DESC))[2:]
+                       || (SELECT coalesce(array_agg(m), '{}') FROM l AS e, unnest(e.merged_names) AS m WHERE e.employee_id = l.employee_id) AS merged_names
+                FROM l GROUP BY employee_id
+            )
+            INSERT INTO customers.private_remarks (tenant_id, customer_id, employee_id, name, updated_at, merged_names)
+            SELECT \(tenantID.uuid), \(survivor), employee_id, name, updated_at, merged_names FROM grouped
+            ON CONFLICT (tenant_id, customer_id, employee_id) DO UPDATE
+            SET merged_names = array_prepend(excluded.name, excluded.merged_names) || customers.private_remarks.merged_names
             """)
         try await query("""
             INSERT INTO customers.favourites (tenant_id, customer_id, employee_id, created_at)
