@@ -23,4 +23,21 @@ import Testing
             }
         }
     }
+
+    @Test func aGroupMadeWhileTheReplicaIsBehindTakesATransfer() async throws {
+        try await RoutingHarness.run { h in
+            let tenant = try await h.tenant()
+            let ann = try await h.agent(in: tenant, name: "Ann"), bo = try await h.agent(in: tenant, name: "Bo")
+            let (_, key) = try await h.groupWidget(in: tenant, members: [ann], limit: 5)
+            try await h.online(ann)
+            try await h.online(bo)
+            let held = try await h.start(try await h.visitor(key))
+            #expect(held.agentID == ann.id.description)
+            try await TestEnvironment.withEventsHeldBack {
+                let (group, _) = try await h.groupWidget(in: tenant, members: [bo], limit: 5)
+                let moved = try await h.routing.call(.post, "/v1/conversations/\(held.id!)/transfer", token: ann.token, json: ["to_group_id": group])
+                #expect(moved.status == .ok && moved.agentID == bo.id.description, "\(moved.text)")
+            }
+        }
+    }
 }

@@ -25,6 +25,14 @@ struct TransferController {
         let expectedAgentId: UUID?
         /// Forced only: a target agent at their limit takes it anyway.
         let overLimit: Bool?
+
+        /// The configuration, fresh from reception when this process's copy lacks the target
+        /// group (one created a moment ago, its event not here yet).
+        func snapshot(_ routing: Routing, _ tenant: TenantID) async throws -> ReceptionSnapshot {
+            try await routing.reception.snapshot(for: tenant) { snapshot in
+                toGroupId.map { group in snapshot.groups.contains { $0.id == group } } ?? true
+            }
+        }
     }
 
     struct InterruptRequest: Decodable {
@@ -61,7 +69,7 @@ struct TransferController {
         try context.requirePermission(.clientLogin)
         let id = try context.parameters.uuid(what: "conversation")
         let input = try await request.decode(as: TransferRequest.self, context: context)
-        let snapshot = try await routing.reception.snapshot(for: principal.tenantID)
+        let snapshot = try await input.snapshot(routing, principal.tenantID)
         let conversations = ConversationsController(routing: routing)
         return try await routing.database.withTenant(principal.tenantID) { tx in
             try await conversations.held(id, by: agent, principal: principal, tx: tx)
@@ -81,7 +89,7 @@ struct TransferController {
         }
         let id = try context.parameters.uuid(what: "conversation")
         let input = try await request.decode(as: TransferRequest.self, context: context)
-        let snapshot = try await routing.reception.snapshot(for: principal.tenantID)
+        let snapshot = try await input.snapshot(routing, principal.tenantID)
         return try await routing.database.withTenant(principal.tenantID) { tx in
             let view = try await Self.supervised(id, principal: principal, tx: tx)
             let (target, note) = try await self.target(of: input, snapshot: snapshot, principal: principal, tx: tx)
