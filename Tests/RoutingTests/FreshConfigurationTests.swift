@@ -40,4 +40,24 @@ import Testing
             }
         }
     }
+
+    @Test func aVisitorQueuedInAGroupMadeAMomentAgoIsListedOnEitherReplica() async throws {
+        try await RoutingHarness.run(replicas: 2) { h in
+            let tenant = try await h.tenant()
+            let agent = try await h.agent(in: tenant)
+            let (_, first) = try await h.groupWidget(in: tenant, members: [agent], limit: 5)
+            for replica in 0..<2 { _ = try await h.start(try await h.visitor(first, on: replica), on: replica) }
+            // Made before the events are held back: its projection travels by event.
+            let offline = try await h.agent(in: tenant)
+            try await TestEnvironment.withEventsHeldBack {
+                // Nobody online in the new group: its first visitor waits there.
+                let (group, second) = try await h.groupWidget(in: tenant, members: [offline], limit: 5)
+                let queued = try await h.start(try await h.visitor(second, on: 1), on: 1)
+                #expect(queued.string("status") == "queued", "\(queued.text)")
+                let listed = try await h.routing.call(.get, "/v1/queue", token: tenant.admin)
+                let waiting = listed.data.first { $0["group_id"] as? String == group }?["waiting"] as? [[String: Any]]
+                #expect(waiting?.map { $0["conversation_id"] as? String } == [queued.id], "\(listed.text)")
+            }
+        }
+    }
 }

@@ -35,7 +35,6 @@ struct QueueController {
         guard principal.has(.receptionQueue) || principal.has(.analyticsMonitoring) else {
             throw Problem.forbidden(missing: Permission.receptionQueue.rawValue)
         }
-        let snapshot = try await routing.reception.snapshot(for: principal.tenantID)
         let rows = try await routing.database.withTenant(principal.tenantID) { tx in
             try await tx.query("""
                 SELECT group_id, id, visitor_id, queued_at, extract(epoch FROM now() - queued_at)::int,
@@ -44,6 +43,11 @@ struct QueueController {
                 """).collect().map { try $0.decode((UUID, UUID, UUID, Date, Int, Int).self) }
         }
         let byGroup = Dictionary(grouping: rows, by: \.0)
+        // A visitor queued by another replica may wait in a group made a moment ago, which this
+        // replica's copy of the configuration does not hold yet: then it reads reception's.
+        let snapshot = try await routing.reception.snapshot(for: principal.tenantID) { snapshot in
+            byGroup.keys.allSatisfy { group in snapshot.groups.contains { $0.id == group } }
+        }
         return Queues(data: snapshot.groups.map { group in
             GroupQueue(groupId: group.id, name: group.document.name, waiting: (byGroup[group.id] ?? []).map {
                 GroupQueue.Waiting(conversationId: $0.1, visitorId: VisitorID($0.2), position: $0.5, queuedAt: $0.3, waitedSeconds: $0.4)
